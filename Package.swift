@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "magi",
+    products: [
+        .executable(name: "magi", targets: ["MagiCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System-library shims (module maps only).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // SIMD kernels for every GGUF tensor type, with runtime CPU dispatch.
+        .target(
+            name: "MagiKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        .target(name: "MagiTokenizer"),
+        .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "CBLAS"]),
+        .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer"]),
+        .executableTarget(
+            name: "MagiCLI",
+            dependencies: [
+                "MagiEngine", "MagiTokenizer", "MagiChat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"]),
+        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels"]),
+        .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"]),
+        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import MagiChat
+import MagiEngine
+
+/// `magi bench`: prefill and decode speed, as llama-bench reports them.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure prompt processing and generation speed.")
+
+    @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")
+    var model: String?
+    @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens processed as one batch (0: skip).")
+    var promptTokens: Int = 512
+    @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Tokens generated one at a time (0: skip).")
+    var generatedTokens: Int = 128
+    @Option(name: [.customShort("t"), .long], help: "Threads (default: all cores).")
+    var threads: Int?
+    @Option(name: [.customShort("r"), .long], help: "Repetitions of each test.")
+    var repetitions: Int = 3
+    @Flag(name: .long, help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        if promptTokens < 0 || generatedTokens < 0 { throw ValidationError("token counts must not be negative") }
+        if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+    }
+
+    func run() async throws {
+        var options = ModelOptions()
+        options.model = model
+        options.threads = threads
+        options.contextSize = max(promptTokens, generatedTokens, 8)
+        let local = try options.load()
+        let session = options.session(for: local)
+        let bench = Benchmark(session: session)
+        var results: [BenchmarkResult] = []
+        if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions)) }
+        if generatedTokens > 0 { results.append(try bench.decode(tokens: generatedTokens, repetitions: repetitions)) }
+        let name = (local.path as NSString).lastPathComponent
+        let size = String(format: "%.2f MiB", Double(local.model.weightBytes) / 1048576)
+        if json {
+            struct Row: Encodable {
+                let model: String, model_size: Int, isa: String, threads: Int, test: String, avg_ts: Double, stddev_ts: Double, samples_ts: [Double]
+            }
+            let rows = results.map {
+                Row(model: name, model_size: local.model.weightBytes, isa: KernelInfo.instructionSet, threads: $0.threads,
+                    test: $0.test, avg_ts: $0.mean, stddev_ts: $0.standardDeviation, samples_ts: $0.samples)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(rows) + Data("\n".utf8))
+            return
+        }
+        var table = "| model | size | isa | threads | test | t/s |\n| --- | ---: | --- | ---: | ---: | ---: |\n"
+        for r in results {
+            table += "| \(name) | \(size) | \(KernelInfo.instructionSet) | \(r.threads) | \(r.test) | \(String(format: "%.2f ± %.2f", r.mean, r.standardDeviation)) |\n"
+        }
+        print(table, terminator: "")
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// One benchmark measurement: tokens per second over repeated runs.
+public struct BenchmarkResult: Sendable, Codable, Equatable {
+    /// "pp512" or "tg128", as llama-bench names tests.
+    public var test: String
+    public var tokens: Int
+    public var threads: Int
+    public var samples: [Double]
+
+    public var mean: Double { samples.reduce(0, +) / Double(max(samples.count, 1)) }
+    public var standardDeviation: Double {
+        guard samples.count > 1 else { return 0 }
+        let m = mean
+        return (samples.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(samples.count - 1)).squareRoot()
+    }
+}
+
+/// Prefill and decode speed measured like llama-bench: prompt processing of `p` tokens as one
+/// batch from an empty cache, and generation of `n` tokens one at a time, after a warm-up run.
+public struct Benchmark {
+    public let session: InferenceSession
+
+    public init(session: InferenceSession) { self.session = session }
+
+    /// Prompt processing: `tokens` tokens in batches from an empty cache.
+    public func prefill(tokens count: Int, repetitions: Int) throws -> BenchmarkResult {
+        let input = syntheticTokens(count)
+        return try measure("pp\(count)", tokens: count, repetitions: repetitions) {
+            session.reset()
+            try session.evaluate(input)
+        }
+    }
+
+    /// Text generation: `tokens` single-token steps from an empty cache.
+    public func decode(tokens count: Int, repetitions: Int) throws -> BenchmarkResult {
+        let input = syntheticTokens(count)
+        return try measure("tg\(count)", tokens: count, repetitions: repetitions) {
+            session.reset()
+            for t in input { try session.evaluate([t]) }
+        }
+    }
+
+    private func measure(_ name: String, tokens: Int, repetitions: Int, _ body: () throws -> Void) throws -> BenchmarkResult {
+        try body() // warm-up: page in the weights, settle the threads
+        var samples: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, repetitions) {
+            let t0 = clock.now
+            try body()
+            samples.append(Double(tokens) / (clock.now - t0).seconds)
+        }
+        return BenchmarkResult(test: name, tokens: tokens, threads: session.threadCount, samples: samples)
+    }
+
+    /// Deterministic pseudo-random tokens spread over the vocabulary.
+    private func syntheticTokens(_ count: Int) -> [Int32] {
+        var random = SeededRandom(seed: 42)
+        let v = UInt64(session.vocabularySize)
+        return (0..<count).map { _ in Int32(random.next() % v) }
+    }
+}

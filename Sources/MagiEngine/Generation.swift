@@ -1,0 +1,132 @@
+import Foundation
+import Synchronization
+
+/// Why generation stopped.
+public enum StopReason: String, Sendable, Codable {
+    /// The model produced an end-of-generation token.
+    case endOfGeneration
+    /// The token budget ran out.
+    case maxTokens
+    /// The context window is full.
+    case contextFull
+    /// The consumer stopped listening or cancelled.
+    case cancelled
+}
+
+/// Timings and counts of one generation.
+public struct GenerationSummary: Sendable, Codable, Equatable {
+    public var reason: StopReason
+    public var promptTokens: Int
+    public var promptSeconds: Double
+    public var generatedTokens: Int
+    public var generationSeconds: Double
+
+    public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    public var generationTokensPerSecond: Double { generationSeconds > 0 ? Double(generatedTokens) / generationSeconds : 0 }
+}
+
+/// What a generation stream yields: each sampled token, then one summary.
+public enum GenerationEvent: Sendable, Equatable {
+    case token(Int32)
+    case finished(GenerationSummary)
+}
+
+/// Settings for one generation.
+public struct GenerationRequest: Sendable {
+    /// Tokens to evaluate first; tokens already in the session's cache are reused when they
+    /// form a prefix of these.
+    public var prompt: [Int32]
+    public var sampling: SamplingParameters
+    /// At most this many new tokens (nil: until the window is full).
+    public var maxTokens: Int?
+    /// Tokens that end generation (they are not yielded).
+    public var stopTokens: Set<Int32>
+
+    public init(prompt: [Int32], sampling: SamplingParameters = SamplingParameters(), maxTokens: Int? = nil, stopTokens: Set<Int32> = []) {
+        self.prompt = prompt
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopTokens = stopTokens
+    }
+}
+
+extension InferenceSession {
+    /// Generates tokens on a dedicated thread and streams them. Cancelling the consuming task (or
+    /// dropping the stream) stops generation before the next token.
+    ///
+    /// `sampler` defaults to the chain built from `request.sampling`; pass one to add a constraint.
+    public func generate(_ request: GenerationRequest, sampler: Sampler? = nil) -> AsyncThrowingStream<GenerationEvent, Error> {
+        let stopFlag = StopFlag()
+        return AsyncThrowingStream { continuation in
+            continuation.onTermination = { _ in stopFlag.stop() }
+            let thread = Thread { [self] in
+                do {
+                    let summary = try self.runGeneration(request, sampler: sampler ?? Sampler(request.sampling),
+                                                         shouldStop: { stopFlag.isStopped }) { token in
+                        continuation.yield(.token(token))
+                    }
+                    continuation.yield(.finished(summary))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// The generation loop, synchronous: evaluates the prompt (reusing the cached prefix), then
+    /// samples and evaluates one token at a time until a stop condition.
+    public func runGeneration(_ request: GenerationRequest, sampler initial: Sampler,
+                              shouldStop: () -> Bool = { false }, emit: (Int32) -> Void) throws -> GenerationSummary {
+        var sampler = initial
+        let reused = commonPrefixLength(with: request.prompt)
+        // Keep at least one prompt token to evaluate, so there are logits to sample from.
+        let keep = min(reused, request.prompt.count - 1)
+        rewind(to: keep)
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var logits = try evaluate(Array(request.prompt[keep...]))
+        let promptSeconds = (clock.now - t0).seconds
+        var summary = GenerationSummary(reason: .maxTokens, promptTokens: request.prompt.count - keep,
+                                        promptSeconds: promptSeconds, generatedTokens: 0, generationSeconds: 0)
+        let t1 = clock.now
+        let limit = request.maxTokens ?? Int.max
+        while true {
+            if shouldStop() { summary.reason = .cancelled; break }
+            if summary.generatedTokens >= limit { summary.reason = .maxTokens; break }
+            let token = sampler.sample(UnsafeBufferPointer(logits))
+            if request.stopTokens.contains(token) { summary.reason = .endOfGeneration; break }
+            emit(token)
+            summary.generatedTokens += 1
+            if summary.generatedTokens >= limit { summary.reason = .maxTokens; break }
+            if tokens.count >= contextSize { summary.reason = .contextFull; break }
+            logits = try evaluate([token])
+        }
+        summary.generationSeconds = (clock.now - t1).seconds
+        return summary
+    }
+
+    /// Length of the longest common prefix of the cached tokens and `other`.
+    public func commonPrefixLength(with other: [Int32]) -> Int {
+        var n = 0
+        while n < tokens.count && n < other.count && tokens[n] == other[n] { n += 1 }
+        return n
+    }
+}
+
+/// A flag set from any thread and polled by the generation loop.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func stop() { flag.store(true, ordering: .releasing) }
+    var isStopped: Bool { flag.load(ordering: .acquiring) }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,107 @@
+import CBLAS
+import Foundation
+
+/// A model plus the state of one token sequence: the KV cache, scratch buffers and worker threads.
+///
+/// Not thread-safe: one caller drives a session at a time (the generator runs it on its own task).
+public final class InferenceSession: @unchecked Sendable {
+    public let model: LlamaModel
+    /// Positions the KV cache holds.
+    public let contextSize: Int
+    /// Most tokens evaluated in one forward pass; longer inputs are split.
+    public let batchSize: Int
+    public var threadCount: Int { pool.threadCount }
+    /// Tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+
+    let pool: ThreadPool
+    let cache: KVCache
+    private let scratch: ForwardScratch
+    private let multiplier: MatrixMultiplier
+    private let lastLogits: UnsafeMutableBufferPointer<Float>
+
+    /// Creates a session. `contextSize` defaults to the smaller of the model's trained length and 4096;
+    /// `threads` defaults to the number of cores.
+    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int? = nil, batchSize: Int = 512) {
+        let c = model.configuration
+        self.model = model
+        self.contextSize = max(1, contextSize ?? min(c.contextLength, 4096))
+        self.batchSize = max(1, min(batchSize, self.contextSize))
+        let threadCount = max(1, threads ?? Self.coreCount)
+        pool = ThreadPool(threadCount: threadCount)
+        openblas_set_num_threads(Int32(threadCount))
+        cache = KVCache(capacity: self.contextSize, layers: c.layerCount, kvHeads: c.kvHeadCount,
+                        keySize: c.headSize, valueSize: c.valueSize)
+        scratch = ForwardScratch(configuration: c, contextSize: self.contextSize, maxBatch: self.batchSize)
+        multiplier = MatrixMultiplier(pool: pool)
+        lastLogits = .allocate(capacity: c.vocabularySize)
+        lastLogits.initialize(repeating: 0)
+    }
+
+    deinit { lastLogits.deallocate() }
+
+    /// Online cores, as the scheduler reports them.
+    public static var coreCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    public var vocabularySize: Int { model.configuration.vocabularySize }
+    /// Bytes the KV cache occupies.
+    public var cacheBytes: Int { cache.byteCount }
+
+    /// Evaluates `newTokens` after the cached ones and returns the logits after the last of them.
+    /// The buffer is the session's own and is overwritten by the next call.
+    @discardableResult
+    public func evaluate(_ newTokens: [Int32]) throws -> UnsafeMutableBufferPointer<Float> {
+        try check(newTokens)
+        var start = 0
+        while start < newTokens.count {
+            let end = min(newTokens.count, start + batchSize)
+            newTokens[start..<end].withUnsafeBufferPointer { chunk in
+                model.forward(chunk, cache: cache, scratch: scratch, multiplier: multiplier,
+                              allLogits: false, logits: lastLogits.baseAddress!)
+            }
+            tokens.append(contentsOf: newTokens[start..<end])
+            start = end
+        }
+        return lastLogits
+    }
+
+    /// Evaluates `newTokens` after the cached ones and returns the logits after every one of them,
+    /// `newTokens.count × vocabularySize` values row by row (for perplexity).
+    public func evaluateAll(_ newTokens: [Int32]) throws -> [Float] {
+        try check(newTokens)
+        let v = vocabularySize
+        var all = [Float](repeating: 0, count: newTokens.count * v)
+        var start = 0
+        all.withUnsafeMutableBufferPointer { out in
+            while start < newTokens.count {
+                let end = min(newTokens.count, start + batchSize)
+                newTokens[start..<end].withUnsafeBufferPointer { chunk in
+                    model.forward(chunk, cache: cache, scratch: scratch, multiplier: multiplier,
+                                  allLogits: true, logits: out.baseAddress! + start * v)
+                }
+                tokens.append(contentsOf: newTokens[start..<end])
+                start = end
+            }
+        }
+        return all
+    }
+
+    /// Forgets every position from `count` on, keeping the prefix for reuse.
+    public func rewind(to count: Int) {
+        let keep = max(0, min(count, tokens.count))
+        tokens.removeSubrange(keep...)
+        cache.count = keep
+    }
+
+    /// Empties the cache.
+    public func reset() { rewind(to: 0) }
+
+    private func check(_ newTokens: [Int32]) throws {
+        guard !newTokens.isEmpty else { throw ModelError.emptyInput }
+        guard tokens.count + newTokens.count <= contextSize else { throw ModelError.contextFull(limit: contextSize) }
+        let v = vocabularySize
+        if let bad = newTokens.first(where: { $0 < 0 || Int($0) >= v }) {
+            throw ModelError.invalidToken(bad, vocabularySize: v)
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import CBLAS
+import Foundation
+import MagiKernels
+
+// The llama architecture as Llama, Mistral/Magistral and SmolLM2 use it: token embedding,
+// RMSNorm, rotary positions, grouped-query attention, SwiGLU feed-forward, tied or separate output.
+
+/// One transformer block's weights.
+private struct LlamaBlock {
+    let attentionNorm: [Float]
+    let query, key, value, attentionOutput: WeightMatrix
+    let feedForwardNorm: [Float]
+    let gate, up, down: WeightMatrix
+}
+
+/// A llama-family model: weights inside the mapped GGUF file plus its hyperparameters.
+/// Immutable and shareable; per-conversation state lives in `InferenceSession`.
+public final class LlamaModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let configuration: LlamaConfiguration
+    let tokenEmbedding: WeightMatrix
+    let outputNorm: [Float]
+    let output: WeightMatrix
+    fileprivate let blocks: [LlamaBlock]
+    let rope: RotaryEmbedding
+
+    /// Reads the configuration and locates every weight; fails on a missing or misshapen tensor.
+    public init(file: GGUFFile) throws {
+        let c = try LlamaConfiguration(file: file)
+        self.file = file
+        configuration = c
+        tokenEmbedding = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabularySize, columns: c.embeddingSize)
+        outputNorm = try Self.vector(file, "output_norm.weight", count: c.embeddingSize)
+        output = file.tensor("output.weight") == nil
+            ? tokenEmbedding
+            : try WeightMatrix(file: file, name: "output.weight", rows: c.vocabularySize, columns: c.embeddingSize)
+        let qSize = c.headCount * c.headSize, kvSize = c.kvHeadCount * c.headSize, vSize = c.kvHeadCount * c.valueSize
+        blocks = try (0..<c.layerCount).map { i in
+            let p = "blk.\(i)."
+            return LlamaBlock(
+                attentionNorm: try Self.vector(file, p + "attn_norm.weight", count: c.embeddingSize),
+                query: try WeightMatrix(file: file, name: p + "attn_q.weight", rows: qSize, columns: c.embeddingSize),
+                key: try WeightMatrix(file: file, name: p + "attn_k.weight", rows: kvSize, columns: c.embeddingSize),
+                value: try WeightMatrix(file: file, name: p + "attn_v.weight", rows: vSize, columns: c.embeddingSize),
+                attentionOutput: try WeightMatrix(file: file, name: p + "attn_output.weight", rows: c.embeddingSize, columns: c.headCount * c.valueSize),
+                feedForwardNorm: try Self.vector(file, p + "ffn_norm.weight", count: c.embeddingSize),
+                gate: try WeightMatrix(file: file, name: p + "ffn_gate.weight", rows: c.feedForwardSize, columns: c.embeddingSize),
+                up: try WeightMatrix(file: file, name: p + "ffn_up.weight", rows: c.feedForwardSize, columns: c.embeddingSize),
+                down: try WeightMatrix(file: file, name: p + "ffn_down.weight", rows: c.embeddingSize, columns: c.feedForwardSize))
+        }
+        let factors = file.tensor("rope_freqs.weight") == nil
+            ? nil : try Self.vector(file, "rope_freqs.weight", count: c.ropeDimensions / 2)
+        rope = RotaryEmbedding(dimensions: c.ropeDimensions, base: c.ropeBase,
+                               frequencyScale: c.ropeFrequencyScale, frequencyFactors: factors)
+    }
+
+    /// Opens the GGUF file at `path` and loads the model in it.
+    public convenience init(path: String) throws {
+        try self.init(file: GGUFFile(path: path))
+    }
+
+    /// Bytes of weights the model maps.
+    public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
+
+    private static func vector(_ file: GGUFFile, _ name: String, count: Int) throws -> [Float] {
+        guard let t = file.tensor(name) else { throw GGUFError.missingTensor(name) }
+        guard t.elementCount == count else { throw GGUFError.tensorShapeMismatch(name: name, expected: [count], found: t.shape) }
+        guard t.type.isSupported else { throw ModelError.unsupportedTensorType(name: name, type: t.type.name) }
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { magi_dequantize(Int32(t.type.rawValue), file.data(of: t), $0.baseAddress!, Int64(count)) }
+        return out
+    }
+
+    // MARK: Forward pass
+
+    /// Runs `tokens` (already checked against the vocabulary) at positions `cache.count...`,
+    /// appends their keys and values to the cache, and writes logits into `logits`: the last
+    /// token's when `allLogits` is false, else one row of `vocabularySize` per token.
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, cache: KVCache, scratch: ForwardScratch,
+                 multiplier: MatrixMultiplier, allLogits: Bool, logits: UnsafeMutablePointer<Float>) {
+        if tokens.count == 1 {
+            decode(tokens[0], cache: cache, s: scratch, mm: multiplier, logits: logits)
+        } else {
+            prefill(tokens, cache: cache, s: scratch, mm: multiplier, allLogits: allLogits, logits: logits)
+        }
+    }
+
+    /// One token: integer matrix-vector kernels on 8-bit activations.
+    private func decode(_ token: Int32, cache: KVCache, s: ForwardScratch, mm: MatrixMultiplier,
+                        logits: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        let d = c.embeddingSize, position = cache.count
+        let x = s.hidden, xn = s.normed
+        tokenEmbedding.dequantize(rows: Int(token)..<Int(token) + 1, into: x)
+        for (layer, b) in blocks.enumerated() {
+            TensorMath.rmsNorm(x, weight: b.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: xn)
+            mm.matvec([b.query, b.key, b.value], xn, into: [s.query, s.keyRow, s.valueRow])
+            rope.apply(s.query, heads: c.headCount, headSize: c.headSize, position: position)
+            rope.apply(s.keyRow, heads: c.kvHeadCount, headSize: c.headSize, position: position)
+            cache.store(keys: s.keyRow, values: s.valueRow, layer: layer, position: position)
+            attendOne(layer: layer, position: position, cache: cache, s: s, pool: mm.pool)
+            mm.matvec(b.attentionOutput, s.attention, into: xn)
+            TensorMath.add(xn, into: x, count: d)
+            TensorMath.rmsNorm(x, weight: b.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: xn)
+            mm.matvec([b.gate, b.up], xn, into: [s.gate, s.up])
+            TensorMath.swiglu(gate: s.gate, up: s.up, count: c.feedForwardSize)
+            mm.matvec(b.down, s.gate, into: xn)
+            TensorMath.add(xn, into: x, count: d)
+        }
+        cache.count = position + 1
+        TensorMath.rmsNorm(x, weight: outputNorm, epsilon: c.rmsEpsilon, count: d, into: xn)
+        mm.matvec(output, xn, into: logits)
+    }
+
+    /// Attention of one query (all heads) over every cached position up to `position`.
+    private func attendOne(layer: Int, position: Int, cache: KVCache, s: ForwardScratch, pool: ThreadPool) {
+        let c = configuration
+        let total = position + 1, group = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(c.headSize).squareRoot()
+        pool.parallelFor(c.headCount) { heads in
+            for h in heads {
+                let g = h / group
+                let q = s.query + h * c.headSize
+                let scores = s.scores + h * cache.capacity
+                let keys = cache.keys(layer: layer, head: g)
+                for t in 0..<total { scores[t] = magi_dot_f32(Int64(c.headSize), q, keys + t * c.headSize) * scale }
+                TensorMath.softmax(scores, count: total)
+                let out = s.attention + h * c.valueSize
+                out.initialize(repeating: 0, count: c.valueSize)
+                let values = cache.values(layer: layer, head: g)
+                for t in 0..<total { magi_axpy_f32(Int64(c.valueSize), scores[t], values + t * c.valueSize, out) }
+            }
+        }
+    }
+
+    /// A batch of tokens: weights dequantized slice by slice and multiplied with sgemm on
+    /// full-precision activations.
+    private func prefill(_ tokens: UnsafeBufferPointer<Int32>, cache: KVCache, s: ForwardScratch,
+                         mm: MatrixMultiplier, allLogits: Bool, logits: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        let n = tokens.count, d = c.embeddingSize, start = cache.count
+        let qSize = c.headCount * c.headSize, kvSize = c.kvHeadCount * c.headSize
+        let vSize = c.kvHeadCount * c.valueSize
+        let x = s.batchHidden, xn = s.batchNormed
+        for (i, t) in tokens.enumerated() {
+            tokenEmbedding.dequantize(rows: Int(t)..<Int(t) + 1, into: x + i * d)
+        }
+        for (layer, b) in blocks.enumerated() {
+            mm.pool.parallelFor(n) { rows in
+                for i in rows { TensorMath.rmsNorm(x + i * d, weight: b.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
+            }
+            mm.gemm(b.query, xn, batch: n, into: s.batchQuery, ldy: qSize)
+            mm.gemm(b.key, xn, batch: n, into: s.batchKey, ldy: kvSize)
+            mm.gemm(b.value, xn, batch: n, into: s.batchValue, ldy: vSize)
+            mm.pool.parallelFor(n) { rows in
+                for i in rows {
+                    rope.apply(s.batchQuery + i * qSize, heads: c.headCount, headSize: c.headSize, position: start + i)
+                    rope.apply(s.batchKey + i * kvSize, heads: c.kvHeadCount, headSize: c.headSize, position: start + i)
+                }
+            }
+            for i in 0..<n {
+                cache.store(keys: s.batchKey + i * kvSize, values: s.batchValue + i * vSize, layer: layer, position: start + i)
+            }
+            attendBatch(layer: layer, start: start, count: n, cache: cache, s: s, pool: mm.pool)
+            mm.gemm(b.attentionOutput, s.batchAttention, batch: n, into: xn, ldy: d)
+            TensorMath.add(xn, into: x, count: n * d)
+            mm.pool.parallelFor(n) { rows in
+                for i in rows { TensorMath.rmsNorm(x + i * d, weight: b.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
+            }
+            let f = c.feedForwardSize
+            mm.gemm(b.gate, xn, batch: n, into: s.batchGate, ldy: f)
+            mm.gemm(b.up, xn, batch: n, into: s.batchUp, ldy: f)
+            mm.pool.parallelFor(n) { rows in
+                for i in rows { TensorMath.swiglu(gate: s.batchGate + i * f, up: s.batchUp + i * f, count: f) }
+            }
+            mm.gemm(b.down, s.batchGate, batch: n, into: xn, ldy: d)
+            TensorMath.add(xn, into: x, count: n * d)
+        }
+        cache.count = start + n
+        let first = allLogits ? 0 : n - 1
+        let rows = n - first
+        mm.pool.parallelFor(rows) { r in
+            for i in r { TensorMath.rmsNorm(x + (first + i) * d, weight: outputNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
+        }
+        mm.gemm(output, xn, batch: rows, into: logits, ldy: c.vocabularySize)
+    }
+
+    /// Causal attention of `count` new queries (positions start…) over the cache, head by head.
+    private func attendBatch(layer: Int, start: Int, count n: Int, cache: KVCache, s: ForwardScratch, pool: ThreadPool) {
+        let c = configuration
+        let total = start + n, group = c.headCount / c.kvHeadCount
+        let qSize = c.headCount * c.headSize, oSize = c.headCount * c.valueSize
+        let scale = 1 / Float(c.headSize).squareRoot()
+        for h in 0..<c.headCount {
+            let g = h / group
+            let scores = s.batchScores
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(total), Int32(c.headSize),
+                        scale, s.batchQuery + h * c.headSize, Int32(qSize),
+                        cache.keys(layer: layer, head: g), Int32(c.headSize), 0, scores, Int32(total))
+            pool.parallelFor(n) { rows in
+                for i in rows {
+                    let row = scores + i * total
+                    let visible = start + i + 1
+                    TensorMath.softmax(row, count: visible)
+                    if visible < total { (row + visible).initialize(repeating: 0, count: total - visible) }
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(c.valueSize), Int32(total),
+                        1, scores, Int32(total), cache.values(layer: layer, head: g), Int32(c.valueSize),
+                        0, s.batchAttention + h * c.valueSize, Int32(oSize))
+        }
+    }
+}
+
+/// Hyperparameters of a llama-family model, read from GGUF metadata under the architecture's prefix.
+public struct LlamaConfiguration: Sendable, Equatable {
+    /// Architecture names whose GGUF layout this file runs.
+    public static let architectures: Set<String> = ["llama"]
+
+    public var architecture: String
+    public var layerCount: Int
+    public var embeddingSize: Int
+    public var feedForwardSize: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    /// Size of a query/key head (`attention.key_length`, else embedding / heads).
+    public var headSize: Int
+    /// Size of a value head (`attention.value_length`, else `headSize`).
+    public var valueSize: Int
+    public var ropeDimensions: Int
+    public var ropeBase: Double
+    /// Position scale for linear RoPE scaling (1 / factor); 1 when unscaled.
+    public var ropeFrequencyScale: Double
+    public var rmsEpsilon: Float
+    /// Positions the model was trained for.
+    public var contextLength: Int
+    public var vocabularySize: Int
+
+    public init(file: GGUFFile) throws {
+        let arch = try file.string("general.architecture")
+        guard Self.architectures.contains(arch) else { throw ModelError.unsupportedArchitecture(arch) }
+        architecture = arch
+        func key(_ k: String) -> String { "\(arch).\(k)" }
+        func positive(_ k: String, _ v: Int) throws -> Int {
+            guard v > 0, v < 1 << 24 else { throw ModelError.invalidHyperparameter(key: key(k), reason: "is \(v), expected a positive size") }
+            return v
+        }
+        layerCount = try positive("block_count", file.int(key("block_count")))
+        embeddingSize = try positive("embedding_length", file.int(key("embedding_length")))
+        feedForwardSize = try positive("feed_forward_length", file.int(key("feed_forward_length")))
+        headCount = try positive("attention.head_count", file.int(key("attention.head_count")))
+        kvHeadCount = try positive("attention.head_count_kv", file.optionalInt(key("attention.head_count_kv")) ?? headCount)
+        guard headCount % kvHeadCount == 0 else {
+            throw ModelError.invalidHyperparameter(key: key("attention.head_count_kv"), reason: "is \(kvHeadCount), which does not divide the \(headCount) query heads")
+        }
+        headSize = try positive("attention.key_length", file.optionalInt(key("attention.key_length")) ?? embeddingSize / headCount)
+        valueSize = try positive("attention.value_length", file.optionalInt(key("attention.value_length")) ?? headSize)
+        ropeDimensions = try positive("rope.dimension_count", file.optionalInt(key("rope.dimension_count")) ?? headSize)
+        guard ropeDimensions <= headSize, ropeDimensions % 2 == 0 else {
+            throw ModelError.invalidHyperparameter(key: key("rope.dimension_count"), reason: "is \(ropeDimensions), expected an even number up to the head size \(headSize)")
+        }
+        ropeBase = try file.optionalDouble(key("rope.freq_base")) ?? 10_000
+        guard ropeBase > 1 else { throw ModelError.invalidHyperparameter(key: key("rope.freq_base"), reason: "is \(ropeBase)") }
+        let scalingType = try file.optionalString(key("rope.scaling.type")) ?? "none"
+        let factor = try file.optionalDouble(key("rope.scaling.factor")) ?? 1
+        switch scalingType {
+        case "none": ropeFrequencyScale = 1
+        case "linear":
+            guard factor > 0 else { throw ModelError.invalidHyperparameter(key: key("rope.scaling.factor"), reason: "is \(factor)") }
+            ropeFrequencyScale = 1 / factor
+        default:
+            throw ModelError.invalidHyperparameter(key: key("rope.scaling.type"), reason: "is \(scalingType.debugDescription), which magi does not support yet (none, linear)")
+        }
+        rmsEpsilon = Float(try file.optionalDouble(key("attention.layer_norm_rms_epsilon")) ?? 1e-5)
+        contextLength = try positive("context_length", file.optionalInt(key("context_length")) ?? 4096)
+        if let n = try file.optionalInt(key("vocab_size")) {
+            vocabularySize = try positive("vocab_size", n)
+        } else if let t = file.tensor("token_embd.weight"), t.shape.count == 2 {
+            vocabularySize = t.shape[1]
+        } else {
+            throw GGUFError.missingTensor("token_embd.weight")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+// MagiKernels: quantized tensor kernels for GGUF tensor types.
+//
+// Block layouts are those of ggml (llama.cpp); type ids are ggml's `ggml_type` values, so a
+// GGUF tensor's type field can be passed straight through. Every kernel has a scalar reference
+// and SIMD variants chosen once at run time from the CPU's features (AVX-512 / AVX2 / NEON).
+#ifndef MAGI_KERNELS_H
+#define MAGI_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Tensor types, numbered as ggml numbers them in GGUF files.
+typedef enum {
+    MAGI_TYPE_F32 = 0,
+    MAGI_TYPE_F16 = 1,
+    MAGI_TYPE_Q4_0 = 2,
+    MAGI_TYPE_Q4_1 = 3,
+    MAGI_TYPE_Q5_0 = 6,
+    MAGI_TYPE_Q5_1 = 7,
+    MAGI_TYPE_Q8_0 = 8,
+    MAGI_TYPE_Q8_1 = 9,
+    MAGI_TYPE_Q2_K = 10,
+    MAGI_TYPE_Q3_K = 11,
+    MAGI_TYPE_Q4_K = 12,
+    MAGI_TYPE_Q5_K = 13,
+    MAGI_TYPE_Q6_K = 14,
+    MAGI_TYPE_Q8_K = 15,
+    MAGI_TYPE_BF16 = 30,
+} magi_type;
+
+/// 1 if `type` can be dequantized and used as a weight type by these kernels, else 0.
+int magi_type_supported(int type);
+/// Number of values in one block (1 for F32/F16/BF16, 32 for Q*_0/_1, 256 for K-quants); 0 if unknown.
+int64_t magi_block_elems(int type);
+/// Bytes in one block; 0 if unknown.
+size_t magi_block_bytes(int type);
+/// Bytes in a row of `n` values (`n` a multiple of the block size).
+size_t magi_row_bytes(int type, int64_t n);
+
+/// Dequantizes `n` values (a multiple of the block size) from `src` into `dst`.
+void magi_dequantize(int type, const void *src, float *dst, int64_t n);
+
+/// The activation format that weight `type` is multiplied with in `magi_vec_dot`/`magi_matvec`
+/// (for example Q8_1 for Q4_1, Q8_K for the K-quants, F32 for F32).
+int magi_vec_dot_type(int weight_type);
+/// Quantizes `n` floats into `act_type` (a value returned by `magi_vec_dot_type`) at `dst`,
+/// which holds `magi_row_bytes(act_type, n)` bytes. For F32 this is a copy.
+void magi_quantize_activation(int act_type, const float *x, void *dst, int64_t n);
+
+/// Dot product of one weight row of `n` values with an activation row already in
+/// `magi_vec_dot_type(weight_type)` format.
+float magi_vec_dot(int weight_type, int64_t n, const void *weight_row, const void *activation);
+
+/// out[r - row_begin] = dot(row r of `weights`, activation) for r in [row_begin, row_end).
+/// Rows are `row_bytes` apart and hold `cols` values each.
+void magi_matvec(int weight_type, const void *weights, size_t row_bytes, int64_t cols,
+                 const void *activation, float *out, int64_t row_begin, int64_t row_end);
+
+/// Plain float kernels used by attention and normalisation.
+float magi_dot_f32(int64_t n, const float *a, const float *b);
+/// y += alpha * x
+void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y);
+
+/// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar".
+const char *magi_kernel_isa(void);
+/// Forces the scalar reference kernels (1) or restores run-time dispatch (0). For tests and benchmarks.
+void magi_force_scalar(int on);
+/// Selects the kernels of one instruction set ("scalar", "avx2", "avx512", "avx512vnni", "neon")
+/// if this CPU supports it, returning 1; returns 0 and changes nothing otherwise. NULL restores
+/// run-time dispatch. For tests and benchmarks; not thread-safe with respect to running kernels'
+/// choice of results (each call uses whichever table is active when it starts).
+int magi_force_isa(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

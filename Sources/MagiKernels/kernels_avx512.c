@@ -1,0 +1,14 @@
+// AVX-512 kernels without VNNI (vpmaddubsw + vpmaddwd); see kernels_avx512_impl.h.
+#include "kernels_x86_common.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define MAGI_T __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+#define MAGI_VNNI 0
+#define MAGI_SFX _avx512
+#define MAGI_ISA_NAME "avx512"
+#include "kernels_avx512_impl.h"
+
+void magi_init_avx512_table(magi_kernel_table *t) { init_table_avx512(t); }
+
+#endif

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// The `magi` executable driven as users drive it: arguments, pipes, exit codes and stderr.
+@Suite(.serialized) struct CommandLineTests {
+    static var magiHome: String { ProcessInfo.processInfo.environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi" }
+    static var hasModel: Bool {
+        ProcessInfo.processInfo.environment["CI"] != nil
+            || FileManager.default.fileExists(atPath: magiHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    }
+
+    /// The built executable, beside the test bundle.
+    static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["MAGI_BIN"] { return path }
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return here.appendingPathComponent("magi").path
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func magi(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: hasModel)) func answersTheCapitalOfFranceAndPipeModeMatchesPromptMode() throws {
+        let question = "What is the capital of France?"
+        let byFlag = try magi(["-p", question, "--temp", "0", "-n", "48"])
+        #expect(byFlag.status == 0, "\(byFlag.stderr)")
+        #expect(byFlag.stdout.contains("Paris"))
+        let byPipe = try magi(["--temp", "0", "-n", "48"], stdin: question + "\n")
+        #expect(byPipe.status == 0)
+        #expect(byPipe.stdout == byFlag.stdout)
+        // No escape codes on a pipe.
+        #expect(!byFlag.stdout.contains("\u{1B}"))
+    }
+
+    @Test(.enabled(if: hasModel)) func theSameSeedGivesTheSameText() throws {
+        let a = try magi(["-p", "Write a haiku about the sea.", "--seed", "7", "-n", "24"])
+        let b = try magi(["-p", "Write a haiku about the sea.", "--seed", "7", "-n", "24"])
+        #expect(a.status == 0 && !a.stdout.isEmpty)
+        #expect(a.stdout == b.stdout)
+    }
+
+    @Test func aCorruptModelFailsWithOneLineOnStderr() throws {
+        let path = NSTemporaryDirectory() + "magi-corrupt-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("GGUF\u{3}\0\0\0garbage".utf8).write(to: URL(fileURLWithPath: path))
+        let r = try magi(["-m", path, "-p", "hi"])
+        #expect(r.status != 0)
+        #expect(r.stdout.isEmpty)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("truncated"))
+
+        let missing = try magi(["-m", "/nonexistent/model.gguf", "-p", "hi"])
+        #expect(missing.status != 0 && missing.stderr.contains("No such file"))
+    }
+
+    @Test func badFlagsAreRejected() throws {
+        let r = try magi(["--temp", "-1", "-p", "x"])
+        #expect(r.status != 0 && r.stderr.contains("--temp"))
+        let t = try magi(["-t", "0", "-p", "x"])
+        #expect(t.status != 0 && t.stderr.contains("--threads"))
+    }
+
+    @Test(.enabled(if: hasModel)) func tokenizePrintsIdsAndJSON() throws {
+        let plain = try magi(["tokenize", "Hello world, héllo 🌍"])
+        let json = try magi(["tokenize", "--json", "Hello world, héllo 🌍"])
+        #expect(plain.status == 0 && json.status == 0)
+        let ids = try JSONDecoder().decode([Int32].self, from: Data(json.stdout.utf8))
+        #expect(ids.map(String.init).joined(separator: " ") + "\n" == plain.stdout)
+        #expect(ids.count > 4)
+        let piped = try magi(["tokenize", "--json", "-"], stdin: "Hello world, héllo 🌍")
+        #expect(piped.stdout == json.stdout)
+    }
+
+    @Test(.enabled(if: hasModel)) func benchReportsJSON() throws {
+        let r = try magi(["bench", "-p", "32", "-n", "8", "-r", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.map { $0["test"] as? String } == ["pp32", "tg8"])
+        #expect(rows?.allSatisfy { ($0["avg_ts"] as? Double ?? 0) > 0 } == true)
+    }
+
+    @Test(.enabled(if: hasModel)) func perplexityScoresAFile() throws {
+        let r = try magi(["perplexity", "-f", "/usr/share/common-licenses/GPL-3", "-c", "128", "--chunks", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double]
+        let ppl = try #require(result?["perplexity"])
+        #expect(ppl > 5 && ppl < 60)
+        #expect(result?["positions"] == 2 * 63)
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Renders a GGUF model's own chat template (tokenizer.chat_template) with jinja2 for a set of
+conversations, as Hugging Face's apply_chat_template does, and writes them as JSON:
+[{"messages": [...], "add_generation_prompt": bool, "text": "..."}]. The reference for magi's
+chat formats. Usage: render-chat-templates.py MODEL.gguf OUT.json"""
+import json
+import sys
+
+import gguf
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
+    [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
+     {"role": "user", "content": "Tell me a joke\nabout cats."}],
+    [{"role": "system", "content": "日本語で答えてください。"}, {"role": "user", "content": "こんにちは 👋"}],
+]
+
+
+def main():
+    model, out = sys.argv[1], sys.argv[2]
+    reader = gguf.GGUFReader(model)
+    field = reader.fields["tokenizer.chat_template"]
+    source = field.contents()
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(source)
+    cases = []
+    for messages in CONVERSATIONS:
+        for add in (True, False):
+            text = template.render(messages=messages, add_generation_prompt=add, bos_token="", eos_token="")
+            cases.append({"messages": messages, "add_generation_prompt": add, "text": text})
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(cases, f, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
