@@ -30,7 +30,7 @@ let package = Package(
         ),
 
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"]),
+        .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),

@@ -8,7 +8,8 @@ and writes Tests/MagiTokenizerTests/Fixtures/smollm2-reference.json:
 
 The Swift tests (MagiTokenizerTests) check that MagiTokenizer produces exactly these ids.
 
-It also builds a tiny SentencePiece ("llama" model) GGUF with a hand-made vocabulary, tokenizes a few
+It also tokenizes the corpus with SmolLM2's vocabulary relabelled with other pre-tokenizer names
+(Fixtures/smollm2-pretokenizers-reference.json), and builds a tiny SentencePiece ("llama" model) GGUF with a hand-made vocabulary, tokenizes a few
 strings with it and writes Tests/MagiTokenizerTests/Fixtures/spm-tiny-reference.json
 (the vocabulary and the ids), since no real SentencePiece model is available here.
 
@@ -206,6 +207,54 @@ def write_spm_reference(binary, output):
     print(f"wrote {len(entries)} SentencePiece entries to {output}", file=sys.stderr)
 
 
+# Pre-tokenizers checked by re-labelling SmolLM2's vocabulary ("none": no tokenizer.ggml.pre key → default).
+OTHER_PRE_TOKENIZERS = ["none", "llama-bpe", "qwen2", "tekken", "deepseek-llm", "deepseek-coder", "falcon"]
+
+
+def write_pretokenizer_reference(binary, model, output):
+    """SmolLM2's vocabulary and merges under other `tokenizer.ggml.pre` names, tokenized by llama.cpp.
+
+    Writes {"ids": {pre: [ids for each corpus entry of smollm2-reference.json]}}.
+    """
+    from gguf import GGUFReader, GGUFWriter
+    reader = GGUFReader(model)
+
+    def strings(key):
+        field = reader.fields[key]
+        return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
+
+    tokens = strings("tokenizer.ggml.tokens")
+    merges = strings("tokenizer.ggml.merges")
+    field = reader.fields["tokenizer.ggml.token_type"]
+    types = [int(field.parts[i][0]) for i in field.data]
+    result = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for pre in OTHER_PRE_TOKENIZERS:
+            path = os.path.join(directory, f"vocab-{pre}.gguf")
+            writer = GGUFWriter(path, "llama")
+            writer.add_tokenizer_model("gpt2")
+            if pre != "none":
+                writer.add_tokenizer_pre(pre)
+            writer.add_token_list(tokens)
+            writer.add_token_types(types)
+            writer.add_token_merges(merges)
+            writer.add_bos_token_id(1)
+            writer.add_eos_token_id(2)
+            writer.add_unk_token_id(0)
+            writer.add_add_bos_token(False)
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+            writer.close()
+            result[pre] = [tokenize(binary, path, text, parse_special) for text, parse_special in CORPUS]
+            print(f"pre-tokenizer {pre}: done", file=sys.stderr)
+    with open(output, "w", encoding="utf-8") as f:
+        f.write('{"ids":{\n')
+        f.write(",\n".join(f'"{pre}":' + json.dumps(ids, separators=(",", ":")) for pre, ids in result.items()))
+        f.write("\n}}\n")
+    print(f"wrote {len(result)} pre-tokenizers to {output}", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=os.path.expanduser("~/.cache/magi/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -230,7 +279,10 @@ def main():
         f.write("\n]\n")
     print(f"wrote {len(entries)} entries to {args.output}", file=sys.stderr)
 
-    write_spm_reference(args.llama_tokenize, os.path.join(os.path.dirname(args.output), "spm-tiny-reference.json"))
+    fixtures = os.path.dirname(args.output)
+    write_spm_reference(args.llama_tokenize, os.path.join(fixtures, "spm-tiny-reference.json"))
+    write_pretokenizer_reference(args.llama_tokenize, args.model,
+                                 os.path.join(fixtures, "smollm2-pretokenizers-reference.json"))
 
 
 if __name__ == "__main__":

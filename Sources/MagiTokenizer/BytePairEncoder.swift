@@ -67,9 +67,6 @@ struct BytePairEncoder: Sendable {
         self.virtualBytes = virtualBytes
     }
 
-    /// The token id of a raw byte string, if it is a token.
-    func tokenID(forBytes bytes: [UInt8]) -> Int32? { idsByBytes[bytes] }
-
     fileprivate struct Symbol {
         var start: Int32
         var length: Int32

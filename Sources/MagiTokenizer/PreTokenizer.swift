@@ -22,8 +22,8 @@ struct PreTokenizer: Sendable {
         case numberRuns
         /// `[0-9][0-9][0-9]`
         case asciiDigitTriples
-        /// `[\p{P}\$\+<=>\^~\|]+`
-        case punctuationRuns
+        /// `[\p{P}\$\+<=>\^~\|]+` (default), or with a backtick added (Falcon).
+        case punctuationRuns(withBacktick: Bool)
         /// llama.cpp's approximation of Tekken's regex (Mistral), where every non-ASCII letter counts
         /// as both upper- and lowercase:
         /// `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
@@ -55,7 +55,7 @@ struct PreTokenizer: Sendable {
     /// The stages llama.cpp uses for a `tokenizer.ggml.pre` name (nil or missing: `default`).
     /// Also returns whether llama.cpp sets `ignore_merges` (a word that is already a token is not merged).
     static func forName(_ name: String?) throws -> (PreTokenizer, ignoreMerges: Bool) {
-        let gpt2Default: [Stage] = [.punctuationRuns, .gpt2, .numberRuns, .asciiDigitTriples]
+        let gpt2Default: [Stage] = [.punctuationRuns(withBacktick: false), .gpt2, .numberRuns, .asciiDigitTriples]
         guard let name, !name.isEmpty else { return (PreTokenizer(stages: gpt2Default), false) }
         switch name {
         case "default":
@@ -73,7 +73,7 @@ struct PreTokenizer: Sendable {
             return (PreTokenizer(stages: [.lineBreak, .optionalSpaceLetters, .optionalSpacePunctuation,
                                           .deepSeekCJK, .isolatedNumbers]), false)
         case "falcon":
-            return (PreTokenizer(stages: [.punctuationRuns, .gpt2, .asciiDigitTriples]), false)
+            return (PreTokenizer(stages: [.punctuationRuns(withBacktick: true), .gpt2, .asciiDigitTriples]), false)
         case "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b":
             return (PreTokenizer(stages: [.isolatedNumbers, .gpt2]), false)
         case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
@@ -297,11 +297,11 @@ private struct Piece {
         case .asciiDigitTriples:
             return pos + 2 < end && (0x30...0x39).contains(c) && (0x30...0x39).contains(text[pos + 1])
                 && (0x30...0x39).contains(text[pos + 2]) ? 3 : 0
-        case .punctuationRuns:
+        case .punctuationRuns(let withBacktick):
             return run(from: pos) { i in
                 let x = text[i]
-                // ASCII: llama.cpp's collapsed \p{P} set plus $ + < = > ^ ~ |
-                if x < 0x80 { return Self.asciiPunctuationOrListed(x) }
+                // ASCII: llama.cpp's collapsed \p{P} set plus $ + < = > ^ ~ | (and `)
+                if x < 0x80 { return Self.asciiPunctuationOrListed(x) || (withBacktick && x == 0x60) }
                 return CodepointCategory.of(x).isPunctuation
             }
         case .lineBreak:

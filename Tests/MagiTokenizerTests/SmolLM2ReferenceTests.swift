@@ -52,6 +52,28 @@ final class SmolLM2ReferenceTests: XCTestCase {
         }
     }
 
+    /// The same corpus with SmolLM2's vocabulary relabelled as other pre-tokenizers (default, llama-bpe,
+    /// qwen2, tekken, deepseek-llm, deepseek-coder, falcon), tokenized by llama.cpp.
+    func testOtherPreTokenizersMatchLlamaCpp() throws {
+        _ = try smolLM2()  // skips without the model
+        struct Fixture: Decodable { var ids: [String: [[Int32]]] }
+        let url = Self.fixtureURL.deletingLastPathComponent().appendingPathComponent("smollm2-pretokenizers-reference.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let entries = try entries()
+        var vocabulary = try GGUFTokenizerReader.readVocabulary(path: GGUFTokenizerReader.smolLM2Path)
+        XCTAssertGreaterThanOrEqual(fixture.ids.count, 7)
+        for (pre, expectedIDs) in fixture.ids.sorted(by: { $0.key < $1.key }) {
+            vocabulary.preTokenizer = pre == "none" ? nil : pre
+            let tokenizer = try Tokenizer(vocabulary: vocabulary)
+            XCTAssertEqual(expectedIDs.count, entries.count)
+            for (entry, expected) in zip(entries, expectedIDs) {
+                let ids = tokenizer.encode(entry.text, parseSpecial: entry.parse_special)
+                XCTAssertEqual(ids, expected, "pre-tokenizer \(pre): \(entry.text.debugDescription.prefix(60))")
+                XCTAssertEqual(tokenizer.decode(ids), entry.text)
+            }
+        }
+    }
+
     func testDecodeRoundTripsAndStreamingMatchesDecode() throws {
         let tokenizer = try smolLM2()
         for entry in try entries() {

@@ -19,9 +19,11 @@ extension TokenizerVocabulary {
             // Some converters write -1 or an out-of-range id for "none".
             return i >= 0 && i < tokens.count ? Int32(i) : nil
         }
+        let pre = try file.optionalString("tokenizer.ggml.pre")
+        let defaults = TokenizerVocabulary.llamaCppDefaults(model: model, preTokenizer: pre)
         self.init(
             model: model,
-            preTokenizer: try file.optionalString("tokenizer.ggml.pre"),
+            preTokenizer: pre,
             tokens: tokens,
             scores: try numbers("tokenizer.ggml.scores") { $0.doubleValue.map(Float.init) },
             tokenTypes: try numbers("tokenizer.ggml.token_type") { $0.intValue.map(Int32.init) },
@@ -31,8 +33,8 @@ extension TokenizerVocabulary {
             unknownID: try id("tokenizer.ggml.unknown_token_id"),
             paddingID: try id("tokenizer.ggml.padding_token_id"),
             endOfTurnID: try id("tokenizer.ggml.eot_token_id"),
-            addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token") ?? (model == "llama"),
-            addEOS: try file.optionalBool("tokenizer.ggml.add_eos_token") ?? false,
-            addSpacePrefix: try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? (model == "llama"))
+            addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token") ?? defaults.addBOS,
+            addEOS: try file.optionalBool("tokenizer.ggml.add_eos_token") ?? defaults.addEOS,
+            addSpacePrefix: try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? defaults.addSpacePrefix)
     }
 }
