@@ -5,7 +5,9 @@ import MagiEngine
 
 /// `magi bench`: prefill and decode speed, as llama-bench reports them.
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure prompt processing and generation speed.")
+    static let configuration = CommandConfiguration(
+        commandName: "magi bench",
+        abstract: "Measure prompt processing and generation speed.")
 
     @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")
     var model: String?

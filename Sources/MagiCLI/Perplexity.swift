@@ -6,6 +6,7 @@ import MagiEngine
 /// `magi perplexity`: perplexity over a text and KL divergence against a base file, like llama-perplexity.
 struct Perplexity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "magi perplexity",
         abstract: "Measure perplexity over a text file, or KL divergence against a base logits file.")
 
     @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")

@@ -5,7 +5,9 @@ import MagiTokenizer
 
 /// `magi tokenize`: the token ids of a text under a model's tokenizer.
 struct Tokenize: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text.")
+    static let configuration = CommandConfiguration(
+        commandName: "magi tokenize",
+        abstract: "Print the token ids of a text.")
 
     @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")
     var model: String?

@@ -52,8 +52,8 @@ import Testing
     }
 
     @Test(.enabled(if: hasModel)) func theSameSeedGivesTheSameText() throws {
-        let a = try magi(["-p", "Write a haiku about the sea.", "--seed", "7", "-n", "24"])
-        let b = try magi(["-p", "Write a haiku about the sea.", "--seed", "7", "-n", "24"])
+        let a = try magi(["-p", "Write a haiku about the sea.", "--temp", "0.9", "--seed", "7", "-n", "24"])
+        let b = try magi(["-p", "Write a haiku about the sea.", "--temp", "0.9", "--seed", "7", "-n", "24"])
         #expect(a.status == 0 && !a.stdout.isEmpty)
         #expect(a.stdout == b.stdout)
     }
