@@ -12,6 +12,7 @@ let package = Package(
     targets: [
         // System-library shims (module maps only).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
         // SIMD kernels for every GGUF tensor type, with runtime CPU dispatch.
         .target(
@@ -24,7 +25,7 @@ let package = Package(
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

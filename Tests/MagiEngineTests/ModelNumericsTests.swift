@@ -62,6 +62,18 @@ import Testing
         #expect(throws: LogitsFileError.notALogitsFile(path: path)) { try LogitsFileReader(path: path) }
     }
 
+    @Test(.enabled(if: TestEnvironment.hasModel)) func rejectsABaseFileOfAnotherVocabulary() throws {
+        let path = NSTemporaryDirectory() + "magi-foreign-\(UUID().uuidString).kld"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try LogitsFileWriter(path: path, contextSize: 8, vocabularySize: 100, chunkCount: 1, tokens: [Int32](repeating: 1, count: 8)[...])
+        try writer.append(records: [UInt16](repeating: 0, count: 3 * 104))
+        try writer.close()
+        let base = try LogitsFileReader(path: path)
+        #expect(throws: LogitsFileError.vocabularyMismatch(file: 100, model: 49152)) {
+            try PerplexityEvaluator(session: session(threads: 1, context: 8), bos: nil).run(tokens: [], contextSize: 8, base: base)
+        }
+    }
+
     /// Decode (8-bit activations, integer kernels) and batched prefill (float sgemm) agree closely,
     /// and both stay close to each other position by position.
     @Test(.enabled(if: TestEnvironment.hasModel)) func decodeAgreesWithPrefill() throws {
