@@ -3,6 +3,7 @@
 #include "kernels_x86_common.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -68,6 +69,63 @@ MAGI_INLINE MAGI_AVX2 void q4_1_avx2(const int R, int64_t n, const uint8_t *w, s
     for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]) + summ[r];
 }
 ROWS_FN(rows_q4_1_avx2, q4_1_avx2)
+
+/// 32 bytes, byte k = 0xFF where bit k of the 32-bit word at `p` is set (the fifth bits of Q5 blocks).
+MAGI_INLINE MAGI_AVX2 __m256i magi_bit_bytes256(const uint8_t *p) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    const __m256i probe = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(probe, _mm256_set1_epi64x(-1));
+}
+
+// ---- Q5_0 x Q8_0: (nibble | 5th bit) - 16 as signed bytes, signed x signed via the sign trick ----
+MAGI_INLINE MAGI_AVX2 void q5_0_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
+                                     const void *act, float *out) {
+    const block_q8_0 *y = act;
+    const int64_t nb = n / QK8_0;
+    const __m256i ones = _mm256_set1_epi16(1), high = _mm256_set1_epi8((char)0xF0);
+    __m256 acc[4];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const float da = magi_h2f(y[i].d);
+        for (int r = 0; r < R; ++r) {
+            const block_q5_0 *x = (const block_q5_0 *)(w + (size_t)r * rb) + i;
+            // A clear fifth bit means q - 16 < 0: OR-ing 0xF0 into the nibble gives that byte.
+            const __m256i q = _mm256_or_si256(magi_nibbles256(x->qs), _mm256_andnot_si256(magi_bit_bytes256(x->qh), high));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q)), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(magi_h2f(x->d) * da), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]);
+}
+ROWS_FN(rows_q5_0_avx2, q5_0_avx2)
+
+// ---- Q5_1 x Q8_1: d*da*sum((nibble | 5th bit) * a) + m*s ----
+MAGI_INLINE MAGI_AVX2 void q5_1_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
+                                     const void *act, float *out) {
+    const block_q8_1 *y = act;
+    const int64_t nb = n / QK8_1;
+    const __m256i ones = _mm256_set1_epi16(1), fifth = _mm256_set1_epi8(0x10);
+    __m256 acc[4];
+    float summ[4];
+    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    for (int64_t i = 0; i < nb; ++i) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const float da = magi_h2f(y[i].d), sa = magi_h2f(y[i].s);
+        for (int r = 0; r < R; ++r) {
+            const block_q5_1 *x = (const block_q5_1 *)(w + (size_t)r * rb) + i;
+            const __m256i q = _mm256_or_si256(magi_nibbles256(x->qs), _mm256_and_si256(magi_bit_bytes256(x->qh), fifth));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(magi_h2f(x->d) * da), _mm256_cvtepi32_ps(p), acc[r]);
+            summ[r] += magi_h2f(x->m) * sa;
+        }
+    }
+    for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]) + summ[r];
+}
+ROWS_FN(rows_q5_1_avx2, q5_1_avx2)
 
 // ---- Q8_0 x Q8_0: maddubs(|w|, sign(a, w)) ----
 MAGI_INLINE MAGI_AVX2 void q8_0_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
@@ -302,6 +360,8 @@ void magi_init_avx2_table(magi_kernel_table *t) {
     t->rows[MAGI_TYPE_BF16] = rows_dot_bf16_avx2;
     t->rows[MAGI_TYPE_Q4_0] = rows_q4_0_avx2;
     t->rows[MAGI_TYPE_Q4_1] = rows_q4_1_avx2;
+    t->rows[MAGI_TYPE_Q5_0] = rows_q5_0_avx2;
+    t->rows[MAGI_TYPE_Q5_1] = rows_q5_1_avx2;
     t->rows[MAGI_TYPE_Q8_0] = rows_q8_0_avx2;
     t->rows[MAGI_TYPE_Q4_K] = rows_q4_K_avx2;
     t->rows[MAGI_TYPE_Q5_K] = rows_q5_K_avx2;
