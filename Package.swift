@@ -32,7 +32,7 @@ let package = Package(
 
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels"]),
+        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
     ],

@@ -3,7 +3,7 @@ import Foundation
 import MagiChat
 import MagiTokenizer
 
-/// `magi tokenize`: the token ids of a text under a model's tokenizer.
+/// `magi tokenize`: the token ids of a text under a model's tokenizer, or a tekken.json's (`--tokenizer`).
 struct Tokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magi tokenize",
@@ -11,9 +11,14 @@ struct Tokenize: AsyncParsableCommand {
 
     @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")
     var model: String?
+    @Option(name: .long, help: ArgumentHelp(
+        "Path to a tekken.json (mistral-common's format) to use instead of a model's tokenizer; no model is loaded.",
+        discussion: "With --no-parse-special (and without --bos) the ids are mistral-common's encode(text, bos=False, eos=False), "
+            + "which never parses special tokens; without it, texts such as [INST] become control tokens, as for a model."))
+    var tokenizer: String?
     @Flag(name: .long, help: "Add BOS (and EOS) as the vocabulary asks, as when prompting.")
     var bos = false
-    @Flag(name: .customLong("no-parse-special"), help: "Treat special-token text such as <|im_start|> as plain text.")
+    @Flag(name: .customLong("no-parse-special"), help: "Treat special-token text such as <|im_start|> or [INST] as plain text.")
     var noParseSpecial = false
     @Flag(name: .long, help: "Print a JSON array of ids.")
     var json = false
@@ -22,17 +27,26 @@ struct Tokenize: AsyncParsableCommand {
     @Argument(help: "The text, or - (the default) for standard input.")
     var text: String = "-"
 
+    func validate() throws {
+        if model != nil && tokenizer != nil { throw ValidationError("give either --model or --tokenizer, not both") }
+    }
+
     func run() async throws {
-        var options = ModelOptions()
-        options.model = model
-        let local = try options.load()
+        let tokenizer: Tokenizer
+        if let path = self.tokenizer {
+            tokenizer = try Tokenizer(tekkenFile: path)
+        } else {
+            var options = ModelOptions()
+            options.model = model
+            tokenizer = try options.load().tokenizer
+        }
         let input = text == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : text
-        let ids = local.tokenizer.encode(input, addSpecial: bos, parseSpecial: !noParseSpecial)
+        let ids = tokenizer.encode(input, addSpecial: bos, parseSpecial: !noParseSpecial)
         var out: String
         if json {
             out = "[" + ids.map(String.init).joined(separator: ",") + "]\n"
         } else if showPieces {
-            out = ids.map { "\($0) -> \(String(decoding: local.tokenizer.tokenBytes($0), as: UTF8.self).debugDescription)" }.joined(separator: "\n") + "\n"
+            out = ids.map { "\($0) -> \(String(decoding: tokenizer.tokenBytes($0), as: UTF8.self).debugDescription)" }.joined(separator: "\n") + "\n"
         } else {
             out = ids.map(String.init).joined(separator: " ") + "\n"
         }

@@ -67,6 +67,39 @@ struct BytePairEncoder: Sendable {
         self.virtualBytes = virtualBytes
     }
 
+    /// tiktoken's BPE, as mistral-common's Tekken tokenizer runs it: ranks are token ids, the adjacent pair
+    /// whose concatenation is the token of lowest rank merges first (leftmost on ties), and a word that is
+    /// itself a token is not split. No merges list is needed: every pair of tokens whose concatenation is
+    /// a token is a merge, so the result equals tiktoken's for any rank-ordered vocabulary.
+    ///
+    /// Only tokens with `mergeable[id]` take part, so special tokens never come out of text.
+    ///
+    /// - Throws: ``TokenizerError/missingByteToken(_:)`` if some byte is not a mergeable token.
+    init(rankedTokens tokens: [String], mergeable: [Bool]) throws {
+        tokenCount = Int32(tokens.count)
+        ignoreMerges = true
+        var ids: [[UInt8]: Int32] = [:]
+        ids.reserveCapacity(tokens.count)
+        for (id, text) in tokens.enumerated() where mergeable[id] {
+            if let bytes = ByteLevelAlphabet.bytes(forTokenText: text), !bytes.isEmpty { ids[bytes] = Int32(id) }
+        }
+        var table: [UInt64: Merge] = [:]
+        table.reserveCapacity(ids.count * 2)
+        for (bytes, id) in ids where bytes.count > 1 {
+            for split in 1..<bytes.count {
+                guard let left = ids[Array(bytes[..<split])], let right = ids[Array(bytes[split...])] else { continue }
+                table[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] = Merge(rank: id, result: id)
+            }
+        }
+        byteIDs = try (0..<256).map { byte in
+            guard let id = ids[[UInt8(byte)]] else { throw TokenizerError.missingByteToken(UInt8(byte)) }
+            return id
+        }
+        idsByBytes = ids
+        merges = table
+        virtualBytes = []
+    }
+
     fileprivate struct Symbol {
         var start: Int32
         var length: Int32

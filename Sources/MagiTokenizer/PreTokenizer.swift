@@ -24,10 +24,15 @@ struct PreTokenizer: Sendable {
         case asciiDigitTriples
         /// `[\p{P}\$\+<=>\^~\|]+` (default), or with a backtick added (Falcon).
         case punctuationRuns(withBacktick: Bool)
-        /// llama.cpp's approximation of Tekken's regex (Mistral), where every non-ASCII letter counts
-        /// as both upper- and lowercase:
-        /// `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+        /// Mistral's Tekken pattern with its exact Unicode classes, as mistral-common (tiktoken) matches
+        /// it (see ``TekkenPattern``).
         case tekken
+        /// llama.cpp's approximation of Tekken's regex, where every non-ASCII letter counts as both
+        /// upper- and lowercase and marks are not letters:
+        /// `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
+        /// It differs from ``tekken`` on text with combining marks (Devanagari, Bengali, Vietnamese in
+        /// decomposed form…) and on non-ASCII case changes; only the llama.cpp parity tests use it.
+        case tekkenLlamaCpp
         /// `[\r\n]`
         case lineBreak
         /// `\s?\p{L}+`
@@ -54,7 +59,10 @@ struct PreTokenizer: Sendable {
 
     /// The stages llama.cpp uses for a `tokenizer.ggml.pre` name (nil or missing: `default`).
     /// Also returns whether llama.cpp sets `ignore_merges` (a word that is already a token is not merged).
-    static func forName(_ name: String?) throws -> (PreTokenizer, ignoreMerges: Bool) {
+    ///
+    /// `tekken` gives mistral-common's exact pattern, unless `llamaCppTekken` asks for llama.cpp's
+    /// approximation of it.
+    static func forName(_ name: String?, llamaCppTekken: Bool = false) throws -> (PreTokenizer, ignoreMerges: Bool) {
         let gpt2Default: [Stage] = [.punctuationRuns(withBacktick: false), .gpt2, .numberRuns, .asciiDigitTriples]
         guard let name, !name.isEmpty else { return (PreTokenizer(stages: gpt2Default), false) }
         switch name {
@@ -85,7 +93,7 @@ struct PreTokenizer: Sendable {
         case "viking":
             return (PreTokenizer(stages: [.bloom, .isolatedNumbers]), false)
         case "tekken":
-            return (PreTokenizer(stages: [.tekken]), true)
+            return (PreTokenizer(stages: [llamaCppTekken ? .tekkenLlamaCpp : .tekken]), true)
         case "deepseek-v3", "hunyuan-dense", "chameleon", "gpt-4o", "llama4", "superbpe", "bailingmoe",
              "seed-coder", "kimi-k2":
             throw TokenizerError.unsupportedPreTokenizer(name)
@@ -334,6 +342,8 @@ private struct Piece {
             }
             return run(from: pos, while: isWordChar)
         case .tekken:
+            return TekkenPattern.matchLength(text, at: pos, end: end)
+        case .tekkenLlamaCpp:
             return tekkenMatch(at: pos)
         }
     }
@@ -362,6 +372,7 @@ private struct Piece {
     static let bloomExcluded: Set<UInt32> = [0x28, 0x7C, 0x2E, 0x2C, 0x21, 0x3F, 0x2026, 0x3002, 0xFF0C, 0x3001,
                                              0x0964, 0x06D4, 0x060C, 0x29]
 
+    /// llama.cpp's approximation of the Tekken pattern (``PreTokenizer/Stage/tekkenLlamaCpp``).
     func tekkenMatch(at pos: Int) -> Int {
         let c = text[pos]
         let cat = CodepointCategory.of(c)

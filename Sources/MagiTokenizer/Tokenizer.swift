@@ -1,8 +1,14 @@
 /// Text ↔ token ids for a GGUF vocabulary, with the same results as llama.cpp's `llama_tokenize` and
-/// `llama_token_to_piece`.
+/// `llama_token_to_piece`, and for Mistral's Tekken with the same results as mistral-common.
 ///
 /// Supports byte-level BPE (`tokenizer.ggml.model = gpt2`, pre-tokenizers by `tokenizer.ggml.pre`) and
 /// SentencePiece (`llama`). Immutable after `init`, so one instance can serve many threads.
+///
+/// Tekken (`tokenizer.ggml.pre = tekken`, or a tekken.json read by
+/// ``TokenizerVocabulary/init(tekkenFile:specialTokens:)``) deliberately differs from llama.cpp: text is
+/// split with the exact Unicode classes of the Tekken pattern (``TekkenPattern``) and merged as tiktoken
+/// does, by the rank (id) of the merged token, ignoring any merges list. Only ordinary tokens come out of
+/// text, so `encode(text, parseSpecial: false)` equals mistral-common's `encode(text, bos, eos)`.
 public final class Tokenizer: Sendable {
     private enum Encoder: Sendable {
         case bytePair(BytePairEncoder, PreTokenizer)
@@ -20,6 +26,9 @@ public final class Tokenizer: Sendable {
     /// Control, user-defined and unknown tokens, longest text first, matched in text before
     /// pre-tokenization (llama.cpp's `cache_special_tokens`).
     private let specialTokens: [(id: Int32, text: [UInt8])]
+    /// Indices into `specialTokens` by the first byte of their text: all of them (`parseSpecial`), and
+    /// those recognised even without `parseSpecial` (user-defined tokens).
+    private let specialTokensByFirstByte: (all: [[Int]], alwaysParsed: [[Int]])
     private let endOfGenerationIDs: Set<Int32>
     private let addBOS: Bool
     private let addEOS: Bool
@@ -41,11 +50,17 @@ public final class Tokenizer: Sendable {
     public let isSentencePiece: Bool
 
     /// Builds the tokenizer the way llama.cpp's `llama_vocab::load` does (defaults, EOG detection,
-    /// token attribute fix-ups).
+    /// token attribute fix-ups); Tekken vocabularies get mistral-common's encoding (see above).
     ///
     /// - Throws: ``TokenizerError`` for an unknown model or pre-tokenizer, malformed merges or
     ///   inconsistent arrays.
-    public init(vocabulary: TokenizerVocabulary) throws {
+    public convenience init(vocabulary: TokenizerVocabulary) throws {
+        try self.init(vocabulary: vocabulary, llamaCppTekken: false)
+    }
+
+    /// `llamaCppTekken`: encode a `tekken` vocabulary as llama.cpp does (its approximate pattern and the
+    /// merges list) instead of as mistral-common does; only the llama.cpp parity tests want that.
+    init(vocabulary: TokenizerVocabulary, llamaCppTekken: Bool) throws {
         let count = vocabulary.tokens.count
         guard count > 0 else { throw TokenizerError.emptyVocabulary }
         if !vocabulary.scores.isEmpty && vocabulary.scores.count != count {
@@ -96,9 +111,15 @@ public final class Tokenizer: Sendable {
             encoder = .sentencePiece(SentencePieceEncoder(idsByText: idsByText, scores: vocabulary.scores,
                                                           unknownID: unknown))
         } else {
-            guard !vocabulary.merges.isEmpty else { throw TokenizerError.missingMerges }
-            let (preTokenizer, ignoreMerges) = try PreTokenizer.forName(vocabulary.preTokenizer)
-            let bpe = try BytePairEncoder(tokens: texts, merges: vocabulary.merges, ignoreMerges: ignoreMerges)
+            let (preTokenizer, ignoreMerges) = try PreTokenizer.forName(vocabulary.preTokenizer,
+                                                                        llamaCppTekken: llamaCppTekken)
+            let bpe: BytePairEncoder
+            if preTokenizer.stages == [.tekken] {
+                bpe = try BytePairEncoder(rankedTokens: texts, mergeable: attributes.map { $0 == .normal })
+            } else {
+                guard !vocabulary.merges.isEmpty else { throw TokenizerError.missingMerges }
+                bpe = try BytePairEncoder(tokens: texts, merges: vocabulary.merges, ignoreMerges: ignoreMerges)
+            }
             encoder = .bytePair(bpe, preTokenizer)
         }
         addBOS = vocabulary.addBOS
@@ -159,6 +180,14 @@ public final class Tokenizer: Sendable {
             .filter { !attributes[$0].isDisjoint(with: .special) }
             .map { (id: Int32($0), text: Array(texts[$0].utf8)) }
             .sorted { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
+        var all = [[Int]](repeating: [], count: 256)
+        var alwaysParsed = all
+        for (index, special) in specialTokens.enumerated() {
+            guard let first = special.text.first else { continue }
+            all[Int(first)].append(index)
+            if attributes[Int(special.id)].isDisjoint(with: .hiddenUnlessSpecial) { alwaysParsed[Int(first)].append(index) }
+        }
+        specialTokensByFirstByte = (all, alwaysParsed)
 
         // Pieces.
         var pieceBytes: [UInt8] = []
@@ -185,8 +214,8 @@ public final class Tokenizer: Sendable {
         endOfGenerationIDs.contains(id)
     }
 
-    /// The id of the token whose text is exactly `text` as stored in the vocabulary (e.g. `<|im_end|>`,
-    /// or `Ġhello` for byte-level BPE, `▁hello` for SentencePiece).
+    /// The id of the token whose text is exactly `text` as stored in the vocabulary (e.g. `<|im_end|>` or
+    /// Tekken's `[INST]`, or `Ġhello` for byte-level BPE, `▁hello` for SentencePiece).
     public func tokenID(for text: String) -> Int32? {
         idsByText[Array(text.utf8)]
     }
@@ -304,14 +333,25 @@ public final class Tokenizer: Sendable {
     }
 
     /// llama.cpp's `tokenizer_st_partition`: for each special token (longest first) split every remaining
-    /// text fragment at its occurrences.
+    /// text fragment at its occurrences. One pass first finds which of the special tokens that apply
+    /// occur at all, so a vocabulary with many of them (Tekken reserves 1000) costs little more than one
+    /// with a few.
     private func splitSpecialTokens(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
         var fragments: [Fragment] = [.text(0..<bytes.count)]
+        let candidates = parseSpecial ? specialTokensByFirstByte.all : specialTokensByFirstByte.alwaysParsed
         bytes.withUnsafeBufferPointer { haystack in
-            for special in specialTokens {
-                if !parseSpecial && !attributes[Int(special.id)].isDisjoint(with: .hiddenUnlessSpecial) { continue }
+            var occurs = [Bool](repeating: false, count: specialTokens.count)
+            for start in haystack.indices {
+                for index in candidates[Int(haystack[start])] where !occurs[index] {
+                    let needle = specialTokens[index].text
+                    if start + needle.count <= haystack.count
+                        && needle.indices.allSatisfy({ haystack[start + $0] == needle[$0] }) {
+                        occurs[index] = true
+                    }
+                }
+            }
+            for (index, special) in specialTokens.enumerated() where occurs[index] {
                 let needle = special.text
-                guard !needle.isEmpty else { continue }
                 var result: [Fragment] = []
                 var changed = false
                 for fragment in fragments {

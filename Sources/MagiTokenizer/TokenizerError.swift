@@ -15,6 +15,13 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case missingMerges
     /// A merge is not two token texts separated by a space.
     case malformedMerge(index: Int, merge: String)
+    /// A Tekken (rank-ordered) vocabulary has no ordinary token for this byte, so some text could not be
+    /// encoded.
+    case missingByteToken(UInt8)
+    /// A tekken.json file could not be read or is not in mistral-common's format.
+    case malformedTekkenFile(path: String, reason: String)
+    /// A tekken.json of a version after v7 has no `special_tokens` list (mistral-common refuses it too).
+    case missingTekkenSpecialTokens(path: String, version: String)
 
     public var description: String {
         switch self {
@@ -36,6 +43,15 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             return "byte-level BPE vocabulary without merges (tokenizer.ggml.merges is missing or empty)"
         case .malformedMerge(let index, let merge):
             return "merge #\(index) '\(merge)' is not of the form 'left right' (tokenizer.ggml.merges)"
+        case .missingByteToken(let byte):
+            return "the Tekken vocabulary has no ordinary token for byte 0x\(String(byte, radix: 16, uppercase: true)); "
+                + "ranks 0-255 must be the 256 single bytes (is the file a tekken.json / a Tekken GGUF?)"
+        case .malformedTekkenFile(let path, let reason):
+            return "cannot use \(path) as a tekken.json (mistral-common's format): \(reason)"
+        case .missingTekkenSpecialTokens(let path, let version):
+            return "\(path): a \(version) tekken.json must list its special_tokens (mistral-common refuses it too); "
+                + "use the tekken.json published with the model, or pass a table such as "
+                + "TekkenSpecialToken.magistralSmall12"
         }
     }
 }

@@ -1,6 +1,6 @@
 /// The tokenizer description a model file carries (GGUF `tokenizer.ggml.*` keys), as plain data.
 ///
-/// The engine fills it from GGUF metadata; a `tekken.json` reader can fill it too.
+/// The engine fills it from GGUF metadata; ``init(tekkenFile:specialTokens:)`` fills it from a tekken.json.
 public struct TokenizerVocabulary: Sendable {
     /// `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or `llama` (SentencePiece).
     public var model: String
@@ -24,6 +24,9 @@ public struct TokenizerVocabulary: Sendable {
     public var addEOS: Bool
     /// `tokenizer.ggml.add_space_prefix` (SentencePiece): prepend a space to the text.
     public var addSpacePrefix: Bool
+    /// `config.version` of a tekken.json (`v3`, `v7`, `v13`…): which of mistral-common's prompt formats
+    /// the vocabulary belongs to. Nil for other sources (GGUF files do not record it).
+    public var tekkenVersion: String?
 
     public init(model: String, preTokenizer: String? = nil, tokens: [String], scores: [Float] = [],
                 tokenTypes: [Int32] = [], merges: [String] = [], bosID: Int32? = nil, eosID: Int32? = nil,

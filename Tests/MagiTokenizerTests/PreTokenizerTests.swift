@@ -3,8 +3,8 @@ import XCTest
 
 /// Word splits of the pre-tokenizers, worked out by hand from llama.cpp's regexes.
 final class PreTokenizerTests: XCTestCase {
-    func words(_ name: String?, _ text: String) throws -> [String] {
-        let (preTokenizer, _) = try PreTokenizer.forName(name)
+    func words(_ name: String?, _ text: String, llamaCppTekken: Bool = false) throws -> [String] {
+        let (preTokenizer, _) = try PreTokenizer.forName(name, llamaCppTekken: llamaCppTekken)
         let scalars = Array(text.unicodeScalars)
         var result: [String] = []
         var start = 0
@@ -37,8 +37,24 @@ final class PreTokenizerTests: XCTestCase {
     }
 
     func testTekken() throws {
-        XCTAssertEqual(try words("tekken", "HelloWorld HTTPServer iPhone 42 a/b//\n"),
-                       ["Hello", "World", " HTTPServer", " i", "Phone", " ", "4", "2", " a", "/b", "//\n"])
+        for llamaCpp in [false, true] {
+            XCTAssertEqual(try words("tekken", "HelloWorld HTTPServer iPhone 42 a/b//\n", llamaCppTekken: llamaCpp),
+                           ["Hello", "World", " HTTPServer", " i", "Phone", " ", "4", "2", " a", "/b", "//\n"])
+        }
+    }
+
+    /// The exact pattern keeps combining marks inside words and knows non-ASCII case; llama.cpp's
+    /// approximation does neither.
+    func testTekkenExactClassesVersusLlamaCpp() throws {
+        XCTAssertEqual(try words("tekken", "नमस्ते दुनिया"), ["नमस्ते", " दुनिया"])
+        XCTAssertEqual(try words("tekken", "नमस्ते", llamaCppTekken: true), ["नमस", "्त", "े"])
+        XCTAssertEqual(try words("tekken", "ПриветМир ΣΊΣΥΦΟΣ"), ["Привет", "Мир", " ΣΊΣΥΦΟΣ"])
+        XCTAssertEqual(try words("tekken", "ПриветМир", llamaCppTekken: true), ["ПриветМир"])
+        XCTAssertEqual(try words("tekken", "e\u{301}te\u{301} \u{301}x"), ["e\u{301}te\u{301}", " \u{301}x"])
+        XCTAssertEqual(try words("tekken", "ǅungla ʰello"), ["ǅungla", " ʰello"])
+        // Unicode 16.0 is known (as in tiktoken 0.14), 17.0 is not: U+11B60 is then not a mark.
+        XCTAssertEqual(try words("tekken", "a\u{897} a\u{11B60}"), ["a\u{897}", " a", "\u{11B60}"])
+        XCTAssertEqual(try words("tekken", "x\u{a0}\u{3000}y  \n\n z\t"), ["x", "\u{a0}", "\u{3000}y", "  \n\n", " z", "\t"])
     }
 
     func testDefaultRegexes() throws {
