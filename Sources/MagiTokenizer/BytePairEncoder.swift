@@ -108,7 +108,7 @@ struct BytePairEncoder: Sendable {
         var id: Int32
     }
 
-    fileprivate struct Bigram {
+    fileprivate struct Bigram: MergeCandidate {
         var rank: Int32
         var left: Int32
         var right: Int32
@@ -123,7 +123,7 @@ struct BytePairEncoder: Sendable {
     /// Reusable buffers for one `encode` call.
     struct Workspace {
         fileprivate var symbols: [Symbol] = []
-        fileprivate var heap: [Bigram] = []
+        fileprivate var heap = MergeQueue<Bigram>()
     }
 
     /// Appends the tokens of one pre-tokenized word (raw bytes) to `output`.
@@ -138,7 +138,7 @@ struct BytePairEncoder: Sendable {
             return
         }
         workspace.symbols.removeAll(keepingCapacity: true)
-        workspace.heap.removeAll(keepingCapacity: true)
+        workspace.heap.removeAll()
         let count = Int32(word.count)
         for i in 0..<count {
             workspace.symbols.append(Symbol(start: i, length: 1, previous: i - 1, next: i + 1 == count ? -1 : i + 1,
@@ -148,7 +148,7 @@ struct BytePairEncoder: Sendable {
             for i in 1..<Int32(symbols.count) {
                 addBigram(left: i - 1, right: i, symbols: symbols, heap: &workspace.heap)
             }
-            while let bigram = popMin(&workspace.heap) {
+            while let bigram = workspace.heap.popFirst() {
                 let left = Int(bigram.left), right = Int(bigram.right)
                 guard symbols[left].length == bigram.leftLength, symbols[right].length == bigram.rightLength else {
                     continue  // outdated: one side has merged since
@@ -184,41 +184,12 @@ struct BytePairEncoder: Sendable {
     }
 
     @inline(__always)
-    private func addBigram(left: Int32, right: Int32, symbols: UnsafeMutableBufferPointer<Symbol>, heap: inout [Bigram]) {
+    private func addBigram(left: Int32, right: Int32, symbols: UnsafeMutableBufferPointer<Symbol>, heap: inout MergeQueue<Bigram>) {
         guard left >= 0, right >= 0 else { return }
         let key = UInt64(UInt32(symbols[Int(left)].id)) << 32 | UInt64(UInt32(symbols[Int(right)].id))
         guard let merge = merges[key] else { return }
-        push(Bigram(rank: merge.rank, left: left, right: right, leftLength: symbols[Int(left)].length,
-                    rightLength: symbols[Int(right)].length), onto: &heap)
-    }
-
-    private func push(_ bigram: Bigram, onto heap: inout [Bigram]) {
-        heap.append(bigram)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func popMin(_ heap: inout [Bigram]) -> Bigram? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            guard left < count else { break }
-            var best = left
-            if left + 1 < count && heap[left + 1].precedes(heap[left]) { best = left + 1 }
-            guard heap[best].precedes(heap[parent]) else { break }
-            heap.swapAt(best, parent)
-            parent = best
-        }
-        return top
+        heap.push(Bigram(rank: merge.rank, left: left, right: right, leftLength: symbols[Int(left)].length,
+                    rightLength: symbols[Int(right)].length))
     }
 }
+

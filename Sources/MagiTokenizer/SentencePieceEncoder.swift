@@ -28,7 +28,7 @@ struct SentencePieceEncoder: Sendable {
         var next: Int
     }
 
-    private struct Bigram {
+    private struct Bigram: MergeCandidate {
         var score: Float
         var left: Int
         var right: Int
@@ -52,17 +52,17 @@ struct SentencePieceEncoder: Sendable {
                                   next: offset + length == text.count ? -1 : index + 1))
             offset += length
         }
-        var heap: [Bigram] = []
+        var heap = MergeQueue<Bigram>()
         func addBigram(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let start = symbols[left].start
             let size = symbols[left].length + symbols[right].length
             guard let id = idsByText[Array(text[start..<(start + size)])], Int(id) < scores.count || scores.isEmpty
             else { return }
-            push(Bigram(score: scores.isEmpty ? 0 : scores[Int(id)], left: left, right: right, size: size), &heap)
+            heap.push(Bigram(score: scores.isEmpty ? 0 : scores[Int(id)], left: left, right: right, size: size))
         }
         for i in 1..<symbols.count { addBigram(i - 1, i) }
-        while let bigram = popFirst(&heap) {
+        while let bigram = heap.popFirst() {
             let left = bigram.left, right = bigram.right
             if symbols[left].length == 0 || symbols[right].length == 0
                 || symbols[left].length + symbols[right].length != bigram.size { continue }
@@ -99,33 +99,5 @@ struct SentencePieceEncoder: Sendable {
         default: return 1
         }
     }
-
-    private func push(_ bigram: Bigram, _ heap: inout [Bigram]) {
-        heap.append(bigram)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func popFirst(_ heap: inout [Bigram]) -> Bigram? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            var best = left
-            if left + 1 < heap.count && heap[left + 1].precedes(heap[left]) { best = left + 1 }
-            guard heap[best].precedes(heap[parent]) else { break }
-            heap.swapAt(best, parent)
-            parent = best
-        }
-        return top
-    }
 }
+
