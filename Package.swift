@@ -13,6 +13,7 @@ let package = Package(
         // System-library shims (module maps only).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CCmark", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
 
         // SIMD kernels for every GGUF tensor type, with runtime CPU dispatch.
         .target(
@@ -22,10 +23,12 @@ let package = Package(
         .target(name: "MagiTokenizer"),
         .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "CBLAS"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer"]),
+        // Streaming Markdown and LaTeX to ANSI for the terminal.
+        .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat", "CEdit",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +37,7 @@ let package = Package(
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"]),
+        .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
     ],
     swiftLanguageModes: [.v5]
