@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
-        .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"]),
+        .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
     ],

@@ -1,30 +1,29 @@
 #!/usr/bin/env python3
 """The reference for magi's Mistral chat formats: mistral-common's own encoder.
 
-  gen-mistral-chat-reference.py --conversations OUT.json
-      Encodes a set of conversations with mistral-common's MistralTokenizer
-      (validator + normalizer + instruct tokenizer, i.e. `encode_chat_completion`) for the
-      tokenizer versions v13 (Magistral Small 1.2), v11, v7 and v3, and writes
-      [{"name", "conversation", "tokens": {"v13": [...], ...}}]. The conversation uses magi's
-      own JSON schema (MagiChat's `Conversation`), so the Swift test decodes it directly.
-      Small; committed as Tests/MagiChatTests/Fixtures/mistral-chat-reference.json.
-  gen-mistral-chat-reference.py --tekken OUT.json
-      Writes the Tekken tokenizer file the conversations were encoded with (made by
-      scripts/gen-test-fixtures, too large to commit).
+Usage: gen-mistral-chat-reference.py --conversations OUT.json
 
-The tokenizer is tekken_240911.json from mistral-common's data (150000 ranks, 131072 ids of
-which the first 1000 are special) with the special-token table of a v13 Tekken file written
-out, because that file is a v3 file without a `special_tokens` list: mistral-common then
-uses its 20 frozen defaults (`Tekkenizer.DEPRECATED_SPECIAL_TOKENS`, ids 0-19) and fills
-the rest with `<SPECIAL_i>` placeholders. Released v11/v13 files (Magistral Small 2509's
-tekken.json) name ids 32-35 `[ARGS]`, `[CALL_ID]`, `[THINK]`, `[/THINK]`; mistral-common's
-own test for v13 builds its tokenizer the same way (tests/test_tekken.py
-`get_special_tokens`: defaults, placeholders up to 31, then `[ARGS]` 32, `[CALL_ID]` 33).
-Here ids 20-31 and 36-999 stay `<SPECIAL_i>` placeholders. v3 and v7 use the defaults only,
-as mistral-common does for those versions.
+Encodes a set of conversations with mistral-common's MistralTokenizer (validator, normalizer
+and instruct tokenizer: `encode_chat_completion`) for the tokenizer versions v13 (Magistral
+Small 1.2), v11, v7 and v3, and writes [{"name", "conversation", "text", "tokens"}], `text`
+and `tokens` keyed by version. The conversation is in magi's own JSON schema (MagiChat's
+`Conversation`), so the Swift test decodes it directly. Small; committed as
+Tests/MagiChatTests/Fixtures/mistral-chat-reference.json. Run by hand when the conversations
+change (it needs mistral-common, from scripts/setup --oracles).
+
+The tokenizer is tekken_240911.json from mistral-common's data (150000 ranks, 131072 ids, the
+first 1000 special). That file is a v3 file without a `special_tokens` list, so for v3 and v7
+mistral-common uses its 20 frozen defaults (`Tekkenizer.DEPRECATED_SPECIAL_TOKENS`, ids 0-19)
+and fills the rest with `<SPECIAL_i>` placeholders; mistral-common 1.13 has no v11/v13 defaults
+and refuses such a file for those versions. For v11 and v13 the script therefore builds the
+Tekkenizer itself with Magistral Small 1.2's table: the defaults, placeholders 20-31, `[ARGS]`
+32, `[CALL_ID]` 33, `[THINK]` 34, `[/THINK]` 35, placeholders after (mistral-common's own test
+for v13, tests/test_tekken.py `get_special_tokens`, also puts `[ARGS]` at 32 and `[CALL_ID]` at
+33). MagiTokenizer's `TekkenSpecialToken.magistralSmall12` is the same table, and the Swift
+test loads `$MAGI_FIXTURES/tekken.json` with it. Ids 0-19 agree between the two tables, so
+that one tokenizer serves the v3 and v7 cases too.
 """
 import argparse
-import base64
 import json
 import pathlib
 import re
@@ -194,36 +193,10 @@ def write_conversations(out):
         f.write(text + "\n")
 
 
-def write_tekken(out):
-    """The v13 Tekken file: the vocabulary of tekken_240911.json, version v13, special tokens listed."""
-    data = json.loads(TEKKEN.read_text(encoding="utf-8"))
-    num_special = data["config"]["default_num_special_tokens"]
-    special = v13_special_tokens()
-    special += [SpecialTokenInfo(rank=i, token_str=f"<SPECIAL_{i}>", is_control=True)
-                for i in range(len(special), num_special)]
-    data["special_tokens"] = [dict(t) for t in special]
-    data["config"] = dict(data["config"], version="v13")
-    data.pop("image", None)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
-    # It must read back as the tokenizer the conversations were encoded with.
-    loaded = Tekkenizer.from_file(out)
-    probe = "Hello, how are you? 日本語 [THINK]"
-    assert loaded.encode(probe, bos=True, eos=False) == tekkenizer(TokenizerVersion.v13).encode(probe, True, False)
-    assert [loaded.get_special_token(s) for s in ("[ARGS]", "[CALL_ID]", "[THINK]", "[/THINK]")] == [32, 33, 34, 35]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--conversations", metavar="OUT.json")
-    parser.add_argument("--tekken", metavar="OUT.json")
-    args = parser.parse_args()
-    if not args.conversations and not args.tekken:
-        parser.error("give --conversations and/or --tekken")
-    if args.conversations:
-        write_conversations(args.conversations)
-    if args.tekken:
-        write_tekken(args.tekken)
+    parser.add_argument("--conversations", metavar="OUT.json", required=True)
+    write_conversations(parser.parse_args().conversations)
 
 
 if __name__ == "__main__":

@@ -14,22 +14,51 @@ public final class LocalModel: @unchecked Sendable {
     public let sequenceStart: Int32?
 
     /// Loads the model at `path`, failing with a one-line reason on any problem with the file.
-    public init(path: String) throws {
+    ///
+    /// - Parameter chatFormat: the chat format to use instead of the one detected from the file.
+    /// - Throws: also ``ChatFormatError/missingSpecialToken(_:)`` when the vocabulary lacks a token the
+    ///   chat format needs for plain conversations.
+    public init(path: String, chatFormat: ChatFormat? = nil) throws {
         self.path = path
         let file = try GGUFFile(path: path)
         model = try LlamaModel(file: file)
         let vocabulary = try TokenizerVocabulary(gguf: file)
         tokenizer = try Tokenizer(vocabulary: vocabulary)
         sequenceStart = vocabulary.addBOS ? vocabulary.bosID : nil
-        template = ChatTemplate(source: try file.optionalString("tokenizer.chat_template"))
+        template = ChatTemplate(source: try file.optionalString("tokenizer.chat_template"), tokenizer: tokenizer,
+                                format: chatFormat)
+        for name in template.format.requiredSpecialTokens where tokenizer.tokenID(for: name) == nil {
+            throw ChatFormatError.missingSpecialToken(name)
+        }
         var stops = Set<Int32>()
         for id in 0..<Int32(tokenizer.vocabularySize) where tokenizer.isEndOfGeneration(id) { stops.insert(id) }
         stopTokens = stops
     }
 
-    /// The token ids of a chat turn: the conversation rendered in the model's format, opened for the assistant.
+    /// The token ids of a chat turn: the conversation rendered in the model's format, opened for the
+    /// assistant. Text never becomes a control token, whatever it contains.
+    ///
+    /// - Throws: ``ChatFormatError`` when the format cannot express the conversation (tools in Llama 3,
+    ///   reasoning before Mistral v13…) or the vocabulary lacks a token it needs.
+    public func promptTokens(for conversation: Conversation) throws -> [Int32] {
+        try template.render(conversation).tokens(using: tokenizer, sequenceStart: sequenceStart)
+    }
+
+    /// The token ids of a plain chat turn: the messages' text only (tool calls and reasoning left out).
+    ///
+    /// Cannot fail: `init` checked that the vocabulary has every token the format needs for plain
+    /// messages; a tool result without `toolCallID` in a Mistral format before v13 is a programmer
+    /// error. Use the `Conversation` overload for anything richer.
     public func promptTokens(for messages: [ChatMessage]) -> [Int32] {
-        tokenizer.encode(template.render(messages), addSpecial: true, parseSpecial: true)
+        let plain = messages.map {
+            ChatMessage(role: $0.role, parts: $0.content.isEmpty ? [] : [.text($0.content)], toolCallID: $0.toolCallID,
+                        toolName: $0.toolName)
+        }
+        do {
+            return try promptTokens(for: Conversation(messages: plain))
+        } catch {
+            preconditionFailure("plain messages in a format whose tokens init checked: \(error)")
+        }
     }
 
     /// The token ids of plain text for completion (`--raw`), with BOS when the vocabulary adds it.

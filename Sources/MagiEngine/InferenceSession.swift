@@ -21,8 +21,10 @@ public final class InferenceSession: @unchecked Sendable {
     private let lastLogits: UnsafeMutableBufferPointer<Float>
 
     /// Creates a session. `contextSize` defaults to the smaller of the model's trained length and 4096;
-    /// `threads` defaults to the number of cores.
-    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int? = nil, batchSize: Int = 512) {
+    /// `threads` defaults to the number of cores; the cache holds half-precision keys and values
+    /// unless `cacheType` says otherwise.
+    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int? = nil, batchSize: Int = 512,
+                cacheType: KVCacheType = .f16) {
         let c = model.configuration
         self.model = model
         self.contextSize = max(1, contextSize ?? min(c.contextLength, 4096))
@@ -30,9 +32,9 @@ public final class InferenceSession: @unchecked Sendable {
         let threadCount = max(1, threads ?? Self.coreCount)
         pool = ThreadPool(threadCount: threadCount)
         openblas_set_num_threads(Int32(threadCount))
-        cache = KVCache(capacity: self.contextSize, layers: c.layerCount, kvHeads: c.kvHeadCount,
+        cache = KVCache(type: cacheType, capacity: self.contextSize, layers: c.layerCount, kvHeads: c.kvHeadCount,
                         keySize: c.headSize, valueSize: c.valueSize)
-        scratch = ForwardScratch(configuration: c, contextSize: self.contextSize, maxBatch: self.batchSize)
+        scratch = ForwardScratch(configuration: c, contextSize: self.contextSize, maxBatch: self.batchSize, cacheType: cacheType)
         multiplier = MatrixMultiplier(pool: pool)
         lastLogits = .allocate(capacity: c.vocabularySize)
         lastLogits.initialize(repeating: 0)
@@ -46,6 +48,7 @@ public final class InferenceSession: @unchecked Sendable {
     public var vocabularySize: Int { model.configuration.vocabularySize }
     /// Bytes the KV cache occupies.
     public var cacheBytes: Int { cache.byteCount }
+    public var cacheType: KVCacheType { cache.type }
 
     /// Evaluates `newTokens` after the cached ones and returns the logits after the last of them.
     /// The buffer is the session's own and is overwritten by the next call.

@@ -169,3 +169,13 @@ float magi_dot_f32(int64_t n, const float *a, const float *b) { return magi_tabl
 void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y) {
     magi_table()->axpy_f32(n, alpha, x, y);
 }
+
+void magi_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y) {
+    const magi_kernel_table *t = magi_table();
+    (t->axpy_f16 ? t->axpy_f16 : g_scalar.axpy_f16)(n, alpha, x, y);
+}
+
+void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y) {
+    const magi_kernel_table *t = magi_table();
+    (t->f32_to_f16 ? t->f32_to_f16 : g_scalar.f32_to_f16)(n, x, y);
+}

@@ -353,6 +353,21 @@ static MAGI_AVX2 void dequant_f16_avx2(const magi_half *src, float *dst, int64_t
     for (; i < n; ++i) dst[i] = magi_fp16_to_fp32_ref(src[i]);
 }
 
+static MAGI_AVX2 void axpy_f16_avx2(int64_t n, float alpha, const magi_half *x, float *y) {
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load8_f16(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] = fmaf(alpha, magi_fp16_to_fp32_ref(x[i]), y[i]);
+}
+
+static MAGI_AVX2 void f32_to_f16_avx2(int64_t n, const float *x, magi_half *y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; ++i) y[i] = magi_fp32_to_fp16_ref(x[i]);
+}
+
 void magi_init_avx2_table(magi_kernel_table *t) {
     t->name = "avx2";
     t->rows[MAGI_TYPE_F32] = rows_dot_f32_avx2;
@@ -368,6 +383,8 @@ void magi_init_avx2_table(magi_kernel_table *t) {
     t->rows[MAGI_TYPE_Q6_K] = rows_q6_K_avx2;
     t->dot_f32 = dot_f32_avx2;
     t->axpy_f32 = axpy_f32_avx2;
+    t->axpy_f16 = axpy_f16_avx2;
+    t->f32_to_f16 = f32_to_f16_avx2;
     t->dequant_f16 = dequant_f16_avx2;
 }
 

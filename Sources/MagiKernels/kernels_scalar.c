@@ -500,9 +500,19 @@ static void scalar_axpy_f32(int64_t n, float alpha, const float *x, float *y) {
     for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+static void scalar_axpy_f16(int64_t n, float alpha, const magi_half *x, float *y) {
+    for (int64_t i = 0; i < n; ++i) y[i] += alpha * magi_fp16_to_fp32_ref(x[i]);
+}
+
+static void scalar_f32_to_f16(int64_t n, const float *x, magi_half *y) {
+    for (int64_t i = 0; i < n; ++i) y[i] = magi_fp32_to_fp16_ref(x[i]);
+}
+
 void magi_init_scalar_table(magi_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->name = "scalar";
     t->dot_f32 = scalar_dot_f32;
     t->axpy_f32 = scalar_axpy_f32;
+    t->axpy_f16 = scalar_axpy_f16;
+    t->f32_to_f16 = scalar_f32_to_f16;
 }

@@ -217,6 +217,8 @@ typedef struct {
     magi_rows_fn rows[31]; // indexed by weight type; NULL = use scalar
     float (*dot_f32)(int64_t n, const float *a, const float *b);
     void (*axpy_f32)(int64_t n, float alpha, const float *x, float *y);
+    void (*axpy_f16)(int64_t n, float alpha, const magi_half *x, float *y);
+    void (*f32_to_f16)(int64_t n, const float *x, magi_half *y);
     void (*dequant_f16)(const magi_half *src, float *dst, int64_t n); // NULL = scalar
 } magi_kernel_table;
 

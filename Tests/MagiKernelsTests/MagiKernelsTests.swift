@@ -178,6 +178,17 @@ struct MagiKernelsTests {
             else if got != ref.bitPattern { bad += 1 }
         }
         #expect(bad == 0)
+        // The KV cache's conversion, per instruction set.
+        for isa in availableISAs { withISA(isa) {
+            var half = [UInt16](repeating: 0, count: xs.count)
+            magi_f32_to_f16(Int64(xs.count), xs, &half)
+            var mismatches = 0
+            for (x, h) in zip(xs, half) {
+                let ref = Float16(x)
+                if ref.isNaN ? !Float16(bitPattern: h).isNaN : h != ref.bitPattern { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(isa) f32_to_f16")
+        } }
     }
 
     @Test func quantizeActivationRoundTrip() {
@@ -290,6 +301,15 @@ struct MagiKernelsTests {
                     let ref = Double(alpha) * Double(a[i]) + Double(b[i])
                     let tol = 2 * u32 * (abs(Double(alpha) * Double(a[i])) + abs(Double(b[i])))
                     if abs(Double(y[i]) - ref) > tol { Issue.record("\(isa) axpy n=\(n) i=\(i): \(y[i]) vs \(ref)"); break }
+                }
+                let half = a.map { Float16($0).bitPattern }
+                y = b
+                magi_axpy_f16(Int64(n), alpha, half, &y)
+                for i in 0..<n {
+                    let x = Double(Float(Float16(bitPattern: half[i])))
+                    let ref = Double(alpha) * x + Double(b[i])
+                    let tol = 2 * u32 * (abs(Double(alpha) * x) + abs(Double(b[i])))
+                    if abs(Double(y[i]) - ref) > tol { Issue.record("\(isa) axpy_f16 n=\(n) i=\(i): \(y[i]) vs \(ref)"); break }
                 }
             }
         } }

@@ -122,13 +122,13 @@ public final class LlamaModel: @unchecked Sendable {
                 let g = h / group
                 let q = s.query + h * c.headSize
                 let scores = s.scores + h * cache.capacity
-                let keys = cache.keys(layer: layer, head: g)
-                for t in 0..<total { scores[t] = magi_dot_f32(Int64(c.headSize), q, keys + t * c.headSize) * scale }
+                magi_matvec(cache.type.tensorType, cache.keys(layer: layer, head: g), cache.keyRowBytes,
+                            Int64(c.headSize), q, scores, 0, Int64(total))
+                for t in 0..<total { scores[t] *= scale }
                 TensorMath.softmax(scores, count: total)
                 let out = s.attention + h * c.valueSize
                 out.initialize(repeating: 0, count: c.valueSize)
-                let values = cache.values(layer: layer, head: g)
-                for t in 0..<total { magi_axpy_f32(Int64(c.valueSize), scores[t], values + t * c.valueSize, out) }
+                for t in 0..<total { cache.accumulateValue(layer: layer, head: g, position: t, weight: scores[t], into: out) }
             }
         }
     }
@@ -191,12 +191,16 @@ public final class LlamaModel: @unchecked Sendable {
         let total = start + n, group = c.headCount / c.kvHeadCount
         let qSize = c.headCount * c.headSize, oSize = c.headCount * c.valueSize
         let scale = 1 / Float(c.headSize).squareRoot()
+        var keys = s.headKeys, values = s.headValues
         for h in 0..<c.headCount {
             let g = h / group
+            if h % group == 0 {
+                keys = cache.floatRows(cache.keys(layer: layer, head: g), rows: total, width: c.headSize, scratch: s.headKeys)
+                values = cache.floatRows(cache.values(layer: layer, head: g), rows: total, width: c.valueSize, scratch: s.headValues)
+            }
             let scores = s.batchScores
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(total), Int32(c.headSize),
-                        scale, s.batchQuery + h * c.headSize, Int32(qSize),
-                        cache.keys(layer: layer, head: g), Int32(c.headSize), 0, scores, Int32(total))
+                        scale, s.batchQuery + h * c.headSize, Int32(qSize), keys, Int32(c.headSize), 0, scores, Int32(total))
             pool.parallelFor(n) { rows in
                 for i in rows {
                     let row = scores + i * total
@@ -206,7 +210,7 @@ public final class LlamaModel: @unchecked Sendable {
                 }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(c.valueSize), Int32(total),
-                        1, scores, Int32(total), cache.values(layer: layer, head: g), Int32(c.valueSize),
+                        1, scores, Int32(total), values, Int32(c.valueSize),
                         0, s.batchAttention + h * c.valueSize, Int32(oSize))
         }
     }

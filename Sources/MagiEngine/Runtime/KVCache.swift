@@ -1,8 +1,21 @@
-/// Keys and values of every position processed so far, in float32.
+import MagiKernels
+
+/// How the KV cache stores keys and values: half precision (as llama.cpp does by default; half the
+/// memory) or single precision (exact to float32 rounding).
+public enum KVCacheType: String, Sendable, CaseIterable, Codable {
+    case f16, f32
+
+    var elementBytes: Int { self == .f16 ? 2 : 4 }
+    /// The ggml tensor type of one stored row, for the kernels.
+    var tensorType: Int32 { self == .f16 ? Int32(MAGI_TYPE_F16.rawValue) : Int32(MAGI_TYPE_F32.rawValue) }
+}
+
+/// Keys and values of every position processed so far.
 ///
 /// Layout: `[layer][kvHead][position][headSize]`, so one head's keys over all positions are
-/// contiguous for the attention dot products and for `sgemm`.
+/// contiguous rows for the attention kernels and, converted to floats, for `sgemm`.
 final class KVCache: @unchecked Sendable {
+    let type: KVCacheType
     let capacity: Int
     let layers: Int
     let kvHeads: Int
@@ -10,17 +23,18 @@ final class KVCache: @unchecked Sendable {
     let valueSize: Int
     /// Positions filled, from 0.
     var count = 0
-    private let keyStore: UnsafeMutablePointer<Float>
-    private let valueStore: UnsafeMutablePointer<Float>
+    private let keyStore: UnsafeMutableRawPointer
+    private let valueStore: UnsafeMutableRawPointer
 
-    init(capacity: Int, layers: Int, kvHeads: Int, keySize: Int, valueSize: Int) {
+    init(type: KVCacheType, capacity: Int, layers: Int, kvHeads: Int, keySize: Int, valueSize: Int) {
+        self.type = type
         self.capacity = capacity
         self.layers = layers
         self.kvHeads = kvHeads
         self.keySize = keySize
         self.valueSize = valueSize
-        keyStore = .allocate(capacity: layers * kvHeads * capacity * keySize)
-        valueStore = .allocate(capacity: layers * kvHeads * capacity * valueSize)
+        keyStore = .allocate(byteCount: layers * kvHeads * capacity * keySize * type.elementBytes, alignment: 64)
+        valueStore = .allocate(byteCount: layers * kvHeads * capacity * valueSize * type.elementBytes, alignment: 64)
     }
 
     deinit {
@@ -29,21 +43,52 @@ final class KVCache: @unchecked Sendable {
     }
 
     /// Bytes the cache holds.
-    var byteCount: Int { layers * kvHeads * capacity * (keySize + valueSize) * MemoryLayout<Float>.size }
+    var byteCount: Int { layers * kvHeads * capacity * (keySize + valueSize) * type.elementBytes }
+    var keyRowBytes: Int { keySize * type.elementBytes }
+    var valueRowBytes: Int { valueSize * type.elementBytes }
 
-    @inline(__always) func keys(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        keyStore + ((layer * kvHeads + head) * capacity) * keySize
+    /// First key row of a head (position 0).
+    @inline(__always) func keys(layer: Int, head: Int) -> UnsafeMutableRawPointer {
+        keyStore + (layer * kvHeads + head) * capacity * keyRowBytes
     }
 
-    @inline(__always) func values(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        valueStore + ((layer * kvHeads + head) * capacity) * valueSize
+    /// First value row of a head (position 0).
+    @inline(__always) func values(layer: Int, head: Int) -> UnsafeMutableRawPointer {
+        valueStore + (layer * kvHeads + head) * capacity * valueRowBytes
     }
 
     /// Stores one position's keys (`kvHeads × keySize`) and values (`kvHeads × valueSize`).
     @inline(__always) func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, layer: Int, position: Int) {
         for h in 0..<kvHeads {
-            (keys(layer: layer, head: h) + position * keySize).update(from: k + h * keySize, count: keySize)
-            (values(layer: layer, head: h) + position * valueSize).update(from: v + h * valueSize, count: valueSize)
+            write(k + h * keySize, count: keySize, to: keys(layer: layer, head: h) + position * keyRowBytes)
+            write(v + h * valueSize, count: valueSize, to: values(layer: layer, head: h) + position * valueRowBytes)
+        }
+    }
+
+    /// y += weight × (value row at `position`), for the decode path's weighted sum.
+    @inline(__always) func accumulateValue(layer: Int, head: Int, position: Int, weight: Float, into y: UnsafeMutablePointer<Float>) {
+        let row = values(layer: layer, head: head) + position * valueRowBytes
+        switch type {
+        case .f32: magi_axpy_f32(Int64(valueSize), weight, row.assumingMemoryBound(to: Float.self), y)
+        case .f16: magi_axpy_f16(Int64(valueSize), weight, row.assumingMemoryBound(to: UInt16.self), y)
+        }
+    }
+
+    /// The first `rows` key (or value) rows of a head as floats: the cache itself when it stores
+    /// floats, else a conversion into `scratch`.
+    func floatRows(_ base: UnsafeMutableRawPointer, rows: Int, width: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        switch type {
+        case .f32: return base.assumingMemoryBound(to: Float.self)
+        case .f16:
+            magi_dequantize(type.tensorType, base, scratch, Int64(rows * width))
+            return scratch
+        }
+    }
+
+    @inline(__always) private func write(_ x: UnsafePointer<Float>, count: Int, to row: UnsafeMutableRawPointer) {
+        switch type {
+        case .f32: row.assumingMemoryBound(to: Float.self).update(from: x, count: count)
+        case .f16: magi_f32_to_f16(Int64(count), x, row.assumingMemoryBound(to: UInt16.self))
         }
     }
 }
@@ -55,9 +100,11 @@ final class ForwardScratch: @unchecked Sendable {
     let hidden, normed, query, keyRow, valueRow, attention, gate, up, scores: UnsafeMutablePointer<Float>
     // Batched prefill, `maxBatch` rows each.
     let batchHidden, batchNormed, batchQuery, batchKey, batchValue, batchAttention, batchGate, batchUp, batchScores: UnsafeMutablePointer<Float>
+    /// One head's cached keys and values as floats, for `sgemm` over a half-precision cache.
+    let headKeys, headValues: UnsafeMutablePointer<Float>
     private var all: [UnsafeMutablePointer<Float>] = []
 
-    init(configuration c: LlamaConfiguration, contextSize: Int, maxBatch: Int) {
+    init(configuration c: LlamaConfiguration, contextSize: Int, maxBatch: Int, cacheType: KVCacheType) {
         self.maxBatch = maxBatch
         var buffers: [UnsafeMutablePointer<Float>] = []
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -74,6 +121,9 @@ final class ForwardScratch: @unchecked Sendable {
         batchHidden = make(b * d); batchNormed = make(b * max(d, o)); batchQuery = make(b * q)
         batchKey = make(b * k); batchValue = make(b * v); batchAttention = make(b * o)
         batchGate = make(b * f); batchUp = make(b * f); batchScores = make(b * contextSize)
+        let floatCache = cacheType == .f32
+        headKeys = make(floatCache ? 0 : contextSize * c.headSize)
+        headValues = make(floatCache ? 0 : contextSize * c.valueSize)
         all = buffers
     }
 

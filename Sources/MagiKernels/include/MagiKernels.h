@@ -64,6 +64,10 @@ void magi_matvec(int weight_type, const void *weights, size_t row_bytes, int64_t
 float magi_dot_f32(int64_t n, const float *a, const float *b);
 /// y += alpha * x
 void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y);
+/// y += alpha * x, with x in IEEE half precision (a float16 KV cache's values).
+void magi_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
+/// Rounds `n` floats to IEEE half precision (nearest, ties to even), as ggml does.
+void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y);
 
 /// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar".
 const char *magi_kernel_isa(void);
