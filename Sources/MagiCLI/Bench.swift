@@ -19,6 +19,8 @@ struct Bench: AsyncParsableCommand {
     var threads: Int?
     @Option(name: [.customShort("r"), .long], help: "Repetitions of each test.")
     var repetitions: Int = 3
+    @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 or f32.")
+    var cacheType: KVCacheType = .f16
     @Flag(name: .long, help: "Print the results as JSON.")
     var json = false
 
@@ -28,12 +30,9 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = ModelOptions()
-        options.model = model
-        options.threads = threads
-        options.contextSize = max(promptTokens, generatedTokens, 8)
-        let local = try options.load()
-        let session = options.session(for: local)
+        let local = try ModelLoader.load(model)
+        let session = InferenceSession(model: local.model, contextSize: max(promptTokens, generatedTokens, 8), threads: threads,
+                                       cacheType: cacheType)
         let bench = Benchmark(session: session)
         var results: [BenchmarkResult] = []
         if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions)) }

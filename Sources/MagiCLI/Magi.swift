@@ -47,6 +47,8 @@ struct Magi: AsyncParsableCommand {
     var raw = false
     @Flag(name: [.customShort("v"), .long], help: "Print timings to standard error.")
     var verbose = false
+    @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning too (on standard error when standard output is not a terminal).")
+    var showThinking = false
 
     func run() async throws {
         let stdinIsTerminal = isatty(STDIN_FILENO) == 1
@@ -59,66 +61,50 @@ struct Magi: AsyncParsableCommand {
             if !text.isEmpty { piped = text }
         }
         let local = try modelOptions.load()
-        let session = modelOptions.session(for: local)
+        let turn = ChatTurn(model: local, session: modelOptions.session(for: local))
         if prompt != nil || piped != nil {
             let text = [prompt, piped].compactMap { $0 }.joined(separator: prompt != nil && piped != nil ? "\n\n" : "")
             var messages: [ChatMessage] = []
             if let system { messages.append(.system(system)) }
             messages.append(.user(text))
-            _ = try await turn(local, session, messages: messages, rawText: raw ? text : nil)
+            let tokens = try turn.promptTokens(for: messages, rawText: raw ? text : nil)
+            let thinking = ReasoningDisplay(shown: showThinking)
+            let reply = try await turn.generate(prompt: tokens, sampling: sampling.parameters(recommended: turn.recommendedSampling),
+                                                maxTokens: sampling.maxTokens, output: { thinking.write($0, answer: Self.writeOut) })
+            Self.writeOut("\n")
+            if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
+            if let notice = turn.contextFullNotice(for: reply.summary) { StandardError.write("magi: \(notice)\n") }
             return
         }
         guard stdinIsTerminal else { throw CLIError("no prompt: pass -p TEXT or pipe text on standard input") }
-        try await conversation(local, session)
+        var repl = REPL(turn: turn, settings: REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose),
+                        system: system)
+        await repl.run()
     }
 
-    /// A plain line-by-line conversation on the terminal; an empty line or end of input ends it.
-    private func conversation(_ local: LocalModel, _ session: InferenceSession) async throws {
-        var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
-        StandardError.write("magi: \((local.path as NSString).lastPathComponent) — type a message, an empty line or Ctrl-D to quit\n")
-        while true {
-            StandardError.write("> ")
-            guard let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
-            messages.append(.user(line))
-            let reply = try await turn(local, session, messages: messages, rawText: nil)
-            messages.append(.assistant(reply))
-        }
-    }
-
-    /// Generates one reply, streaming it to standard output, and returns its text.
-    private func turn(_ local: LocalModel, _ session: InferenceSession, messages: [ChatMessage], rawText: String?) async throws -> String {
-        let tokens = rawText.map(local.rawTokens) ?? local.promptTokens(for: messages)
-        guard tokens.count < session.contextSize else {
-            throw CLIError("the prompt has \(tokens.count) tokens, more than the context window of \(session.contextSize); raise it with -c")
-        }
-        let request = GenerationRequest(prompt: tokens, sampling: sampling.parameters(recommended: nil),
-                                        maxTokens: sampling.maxTokens, stopTokens: local.stopTokens)
-        var decoder = StreamingDecoder(tokenizer: local.tokenizer)
-        var reply = ""
-        for try await event in session.generate(request) {
-            switch event {
-            case let .token(id):
-                let piece = decoder.append(id)
-                reply += piece
-                writeOut(piece)
-            case let .finished(summary):
-                let rest = decoder.finish()
-                reply += rest
-                writeOut(rest + "\n")
-                if verbose { report(summary) }
-                if summary.reason == .contextFull { StandardError.write("magi: stopped: the context window of \(session.contextSize) tokens is full\n") }
-            }
-        }
-        return reply
-    }
-
-    private func writeOut(_ s: String) {
+    private static func writeOut(_ s: String) {
         guard !s.isEmpty else { return }
         FileHandle.standardOutput.write(Data(s.utf8))
     }
+}
 
-    private func report(_ s: GenerationSummary) {
-        let prompt = String(format: "%.1f", s.promptTokensPerSecond), gen = String(format: "%.1f", s.generationTokensPerSecond)
-        StandardError.write("prompt: \(s.promptTokens) tokens, \(prompt) t/s · generation: \(s.generatedTokens) tokens, \(gen) t/s · stop: \(s.reason.rawValue)\n")
+/// Where pipe and `-p` mode put each part of a reply: the answer on standard output; reasoning
+/// only with `--show-thinking`, dimmed on a terminal, else on standard error so the answer stays
+/// clean; tool calls as a note on standard error (no tools are offered yet).
+struct ReasoningDisplay: Sendable {
+    let shown: Bool
+    private let terminal = isatty(STDOUT_FILENO) == 1
+
+    init(shown: Bool) { self.shown = shown }
+
+    func write(_ event: StreamEvent, answer: (String) -> Void) {
+        switch event {
+        case let .text(piece): answer(piece)
+        case let .reasoning(piece) where shown:
+            if terminal { answer("\u{1B}[2m" + piece + "\u{1B}[0m") } else { StandardError.write(piece) }
+        case .reasoning: break
+        case let .toolCall(call): StandardError.write("magi: the model called \(call.name) (no tools are enabled)\n")
+        case let .malformedToolCall(error): StandardError.write("magi: \(error)\n")
+        }
     }
 }

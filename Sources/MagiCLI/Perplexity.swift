@@ -23,6 +23,8 @@ struct Perplexity: AsyncParsableCommand {
     var klDivergenceBase: String?
     @Flag(name: .customLong("kl-divergence"), help: "Compare with the --kl-divergence-base file instead of writing it.")
     var klDivergence = false
+    @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 (the default) or f32.")
+    var cacheType: KVCacheType = .f16
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
@@ -33,10 +35,7 @@ struct Perplexity: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = ModelOptions()
-        options.model = model
-        options.threads = threads
-        let local = try options.load()
+        let local = try ModelLoader.load(model)
         var tokens: [Int32] = []
         var base: LogitsFileReader?
         var windowSize = contextSize
@@ -50,8 +49,7 @@ struct Perplexity: AsyncParsableCommand {
             if text.hasSuffix("\n") { text.removeLast() }
             tokens = local.tokenizer.encode(text, addSpecial: false, parseSpecial: false)
         }
-        options.contextSize = windowSize
-        let session = options.session(for: local)
+        let session = InferenceSession(model: local.model, contextSize: windowSize, threads: threads, cacheType: cacheType)
         let evaluator = PerplexityEvaluator(session: session, bos: local.sequenceStart)
         if !json {
             StandardError.write("perplexity: \(tokens.isEmpty ? base!.chunkCount : tokens.count / windowSize) windows of \(windowSize) tokens, \(session.threadCount) threads\n")

@@ -36,9 +36,7 @@ struct Tokenize: AsyncParsableCommand {
         if let path = self.tokenizer {
             tokenizer = try Tokenizer(tekkenFile: path)
         } else {
-            var options = ModelOptions()
-            options.model = model
-            tokenizer = try options.load().tokenizer
+            tokenizer = try ModelLoader.load(model).tokenizer
         }
         let input = text == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : text
         let ids = tokenizer.encode(input, addSpecial: bos, parseSpecial: !noParseSpecial)

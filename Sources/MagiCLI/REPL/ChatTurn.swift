@@ -1,0 +1,104 @@
+import Foundation
+import MagiChat
+import MagiEngine
+import MagiTokenizer
+
+/// One reply generated on a session and streamed as it decodes: what `-p`, pipe mode and every
+/// REPL turn share.
+struct ChatTurn {
+    let model: LocalModel
+    let session: InferenceSession
+
+    /// A finished reply: the assistant message (answer, reasoning, tool calls), its answer text,
+    /// and how generation went (`.cancelled` when interrupted).
+    struct Reply {
+        var message: ChatMessage
+        var text: String
+        var summary: GenerationSummary
+        var wasInterrupted: Bool { summary.reason == .cancelled }
+    }
+
+    /// The tokens of a chat turn opened for the assistant (or of `rawText` for plain completion).
+    ///
+    /// - Throws: ``ChatTurnError/promptTooLong(tokens:contextSize:)`` when they leave no room to answer.
+    func promptTokens(for messages: [ChatMessage], rawText: String? = nil) throws(ChatTurnError) -> [Int32] {
+        let tokens = rawText.map(model.rawTokens) ?? model.promptTokens(for: messages)
+        guard tokens.count < session.contextSize else {
+            throw .promptTooLong(tokens: tokens.count, contextSize: session.contextSize)
+        }
+        return tokens
+    }
+
+    /// The model card's sampling for this model's family, if magi knows it (Magistral: 0.7 / 0.95).
+    var recommendedSampling: SamplingParameters? {
+        RecommendedSettings.forFormat(model.template.format).map { card in
+            var p = SamplingParameters()
+            p.temperature = card.temperature
+            p.topP = Double(card.topP)
+            p.topK = 0
+            p.minP = card.minP ?? 0
+            return p
+        }
+    }
+
+    /// Generates a reply to `prompt`, handing `output` the reasoning, answer text and tool calls
+    /// as they are decoded (text only once its characters are complete).
+    ///
+    /// Generation runs on its own thread and this returns only once it has stopped, so the session
+    /// is free for the next turn however the turn ended. `shouldStop` is polled before each token
+    /// (not during prompt evaluation); when it says stop, the reply so far is returned as cancelled.
+    func generate(prompt: [Int32], sampling: SamplingParameters, maxTokens: Int?,
+                  shouldStop: @escaping @Sendable () -> Bool = { false },
+                  output: @escaping @Sendable (StreamEvent) -> Void) async throws -> Reply {
+        let request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopTokens: model.stopTokens)
+        let (session, tokenizer) = (session, model.tokenizer)
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                var parser = TokenStreamParser(tokenizer: tokenizer)
+                var text = ""
+                func emit(_ events: [StreamEvent]) {
+                    for event in events {
+                        if case let .text(piece) = event { text += piece }
+                        output(event)
+                    }
+                }
+                do {
+                    let summary = try session.runGeneration(request, sampler: Sampler(request.sampling), shouldStop: shouldStop) { id in
+                        emit(parser.append(id))
+                    }
+                    emit(parser.finish())
+                    continuation.resume(returning: Reply(message: parser.message, text: text, summary: summary))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// One line of timings and context use, for `-v` and `/set verbose on`.
+    func statusLine(for summary: GenerationSummary) -> String {
+        let prompt = String(format: "%.1f", summary.promptTokensPerSecond)
+        let generation = String(format: "%.1f", summary.generationTokensPerSecond)
+        return "prompt: \(summary.promptTokens) tokens, \(prompt) t/s · generation: \(summary.generatedTokens) tokens, \(generation) t/s"
+            + " · context: \(session.tokens.count)/\(session.contextSize) · stop: \(summary.reason.rawValue)"
+    }
+
+    /// What to say when the reply was cut by a full context window, else nil.
+    func contextFullNotice(for summary: GenerationSummary) -> String? {
+        summary.reason == .contextFull ? "stopped: the context window of \(session.contextSize) tokens is full" : nil
+    }
+}
+
+/// Why a turn could not start.
+enum ChatTurnError: Error, Equatable, CustomStringConvertible {
+    case promptTooLong(tokens: Int, contextSize: Int)
+
+    var description: String {
+        switch self {
+        case let .promptTooLong(tokens, contextSize):
+            return "the prompt has \(tokens) tokens, more than the context window of \(contextSize); raise it with -c"
+        }
+    }
+}

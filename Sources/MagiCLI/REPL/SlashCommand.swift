@@ -1,0 +1,243 @@
+/// A command typed at the REPL prompt, such as `/set temperature 0.7`.
+///
+/// Names match whole words only: `/sys` is not `/system` (tab completion is the shortcut).
+enum SlashCommand: Equatable {
+    case help
+    /// `/system` shows the system message; `/system TEXT` replaces it.
+    case system(String?)
+    case set(SettingChange)
+    case show(ShowSubject)
+    case clear
+    case retry
+    case undo
+    /// `/save FILE`: the conversation as JSON.
+    case save(path: String)
+    /// `/load FILE`: a conversation saved by `/save`, replacing the current one.
+    case load(path: String)
+    case exit
+
+    /// Every command: its name, argument synopsis and one-line summary, in the order `/help` lists them.
+    static let catalog: [(name: String, arguments: String, summary: String)] = [
+        ("help", "", "list the commands"),
+        ("system", "[TEXT]", "show the system message, or replace it"),
+        ("set", "KEY VALUE", "change a setting: " + Setting.allCases.map(\.rawValue).joined(separator: ", ")),
+        ("show", "WHAT", "show " + ShowSubject.allCases.map(\.rawValue).joined(separator: ", ")),
+        ("clear", "", "forget the conversation (the system message stays)"),
+        ("retry", "", "answer the last message again"),
+        ("undo", "", "drop the last exchange"),
+        ("save", "FILE", "write the conversation to FILE as JSON"),
+        ("load", "FILE", "replace the conversation by one written with /save"),
+        ("exit", "", "leave (Ctrl-D does too)"),
+    ]
+
+    static var names: [String] { catalog.map(\.name) }
+
+    /// Commands whose argument is a file path, completed as one.
+    static let commandsTakingPaths: Set<String> = ["save", "load"]
+
+    /// Parses a line that starts with `/`.
+    ///
+    /// - Throws: ``SlashCommandError`` naming what is wrong, with the nearest command or setting
+    ///   when a name is misspelt.
+    static func parse(_ line: String) throws(SlashCommandError) -> SlashCommand {
+        var rest = Substring(line.trimmingWhitespace())
+        precondition(rest.first == "/", "slash commands start with /")
+        rest.removeFirst()
+        let name = String(rest.prefix { !$0.isWhitespace })
+        let argument = rest.dropFirst(name.count).trimmingWhitespace()
+        let usage = catalog.first { $0.name == name }.map { "/\($0.name) \($0.arguments)".trimmingWhitespace() }
+
+        func noArgument(_ command: SlashCommand) throws(SlashCommandError) -> SlashCommand {
+            guard argument.isEmpty else { throw .unexpectedArgument(usage: usage!) }
+            return command
+        }
+        func requiredArgument() throws(SlashCommandError) -> String {
+            guard !argument.isEmpty else { throw .missingArgument(usage: usage!) }
+            return argument
+        }
+
+        switch name {
+        case "help": return try noArgument(.help)
+        case "system": return .system(argument.isEmpty ? nil : argument)
+        case "set":
+            let words = argument.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard words.count == 2 else { throw words.count < 2 ? .missingArgument(usage: usage!) : .unexpectedArgument(usage: usage!) }
+            return .set(try SettingChange(key: words[0], value: words[1]))
+        case "show":
+            let subject = try requiredArgument()
+            guard let s = ShowSubject(rawValue: subject) else {
+                throw .unknownName(kind: "/show subject", name: subject,
+                                   suggestion: nearest(to: subject, among: ShowSubject.allCases.map(\.rawValue)))
+            }
+            return .show(s)
+        case "clear": return try noArgument(.clear)
+        case "retry": return try noArgument(.retry)
+        case "undo": return try noArgument(.undo)
+        case "save": return .save(path: try requiredArgument())
+        case "load": return .load(path: try requiredArgument())
+        case "exit": return try noArgument(.exit)
+        default:
+            throw .unknownCommand(name, suggestion: nearest(to: name, among: names))
+        }
+    }
+
+    /// What tab should offer for `word`, the word under the cursor, given the text before it.
+    static func completion(before: String, word: String) -> Completion {
+        let previous = before.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let first = previous.first ?? (word.hasPrefix("/") ? word : nil), first.hasPrefix("/") else {
+            return .words([])
+        }
+        if previous.isEmpty { return .words(names.map { "/" + $0 }.filter { $0.hasPrefix(word) }) }
+        let command = String(first.dropFirst())
+        switch (command, previous.count) {
+        case ("set", 1): return .words(Setting.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.verbose.rawValue: return .words(["on", "off"].filter { $0.hasPrefix(word) })
+        case ("show", 1): return .words(ShowSubject.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
+        case (_, 1) where commandsTakingPaths.contains(command): return .filePaths
+        default: return .words([])
+        }
+    }
+
+    /// What tab completes to.
+    enum Completion: Equatable {
+        /// These words (none: nothing to complete).
+        case words([String])
+        /// Paths in the file system, as libedit completes them.
+        case filePaths
+    }
+
+    /// The candidate closest to `name` by edit distance, if it is close enough to be a plausible typo.
+    static func nearest(to name: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { (candidate: $0, distance: editDistance(name, $0)) }
+        guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
+        return best.distance <= max(1, min(2, name.count / 2)) ? best.candidate : nil
+    }
+
+    /// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    /// neighbours each cost one, so `sytem` is one from `system` and `sytsem` one too.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+            }
+        }
+        return d[a.count][b.count]
+    }
+}
+
+/// What `/show` can show.
+enum ShowSubject: String, CaseIterable {
+    case params, system, info, template
+}
+
+/// A setting `/set` changes, by the name the user types.
+enum Setting: String, CaseIterable {
+    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, verbose
+}
+
+/// A validated `/set KEY VALUE`.
+enum SettingChange: Equatable {
+    case temperature(Float)
+    case topP(Double)
+    case topK(Int)
+    case minP(Float)
+    case repeatPenalty(Float)
+    /// nil: a new random seed for every answer.
+    case seed(UInt64?)
+    /// nil: until the model stops or the context window is full.
+    case maxTokens(Int?)
+    case verbose(Bool)
+
+    /// The setting this changes.
+    var setting: Setting {
+        switch self {
+        case .temperature: return .temperature
+        case .topP: return .top_p
+        case .topK: return .top_k
+        case .minP: return .min_p
+        case .repeatPenalty: return .repeat_penalty
+        case .seed: return .seed
+        case .maxTokens: return .max_tokens
+        case .verbose: return .verbose
+        }
+    }
+
+    /// Parses and checks a value for the setting named `key`.
+    init(key: String, value: String) throws(SlashCommandError) {
+        guard let setting = Setting(rawValue: key) else {
+            throw .unknownName(kind: "setting", name: key, suggestion: SlashCommand.nearest(to: key, among: Setting.allCases.map(\.rawValue)))
+        }
+        func invalid(_ expected: String) -> SlashCommandError { .invalidValue(setting: key, value: value, expected: expected) }
+        switch setting {
+        case .temperature:
+            guard let t = Float(value), t.isFinite, t >= 0 else { throw invalid("a number ≥ 0 (0 is greedy)") }
+            self = .temperature(t)
+        case .top_p:
+            guard let p = Double(value), (0...1).contains(p) else { throw invalid("a number from 0 to 1") }
+            self = .topP(p)
+        case .top_k:
+            guard let k = Int(value), k >= 0 else { throw invalid("a whole number ≥ 0 (0 keeps all)") }
+            self = .topK(k)
+        case .min_p:
+            guard let p = Float(value), (0...1).contains(p) else { throw invalid("a number from 0 to 1") }
+            self = .minP(p)
+        case .repeat_penalty:
+            guard let r = Float(value), r.isFinite, r > 0 else { throw invalid("a number > 0 (1 is off)") }
+            self = .repeatPenalty(r)
+        case .seed:
+            if value == "random" { self = .seed(nil); return }
+            guard let s = UInt64(value) else { throw invalid("a whole number ≥ 0, or random") }
+            self = .seed(s)
+        case .max_tokens:
+            if value == "none" { self = .maxTokens(nil); return }
+            guard let n = Int(value), n > 0 else { throw invalid("a whole number > 0, or none") }
+            self = .maxTokens(n)
+        case .verbose:
+            switch value {
+            case "on", "true", "1": self = .verbose(true)
+            case "off", "false", "0": self = .verbose(false)
+            default: throw invalid("on or off")
+            }
+        }
+    }
+}
+
+/// Why a slash command was not understood; the description is the one line the REPL prints.
+enum SlashCommandError: Error, Equatable, CustomStringConvertible {
+    case unknownCommand(String, suggestion: String?)
+    /// A setting or `/show` subject that does not exist; `kind` names which.
+    case unknownName(kind: String, name: String, suggestion: String?)
+    case missingArgument(usage: String)
+    case unexpectedArgument(usage: String)
+    case invalidValue(setting: String, value: String, expected: String)
+
+    var description: String {
+        switch self {
+        case let .unknownCommand(name, suggestion):
+            return "unknown command /\(name)" + (suggestion.map { " — did you mean /\($0)?" } ?? " — /help lists the commands")
+        case let .unknownName(kind, name, suggestion):
+            return "unknown \(kind) \(name)" + (suggestion.map { " — did you mean \($0)?" } ?? "")
+        case let .missingArgument(usage):
+            return "missing argument — usage: \(usage)"
+        case let .unexpectedArgument(usage):
+            return "too many arguments — usage: \(usage)"
+        case let .invalidValue(setting, value, expected):
+            return "invalid \(setting) \(value): expected \(expected)"
+        }
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces, tabs and newlines.
+    func trimmingWhitespace() -> String {
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[start...end])
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Synchronization
+
+/// Ctrl-C while the REPL runs: a SIGINT handler that only counts.
+///
+/// The handler is installed without `SA_RESTART`, so a terminal read blocked in libedit returns
+/// (libedit then returns no line) and the REPL tells an interrupt from end of input by whether the
+/// count moved. The kernel may deliver the signal to any thread, so the handler forwards it to the
+/// thread that is reading, if any, whose read it must interrupt. The generation loop polls the
+/// count between tokens, which stops an answer without ending the process.
+enum InterruptSignal {
+    /// How many SIGINTs have arrived since ``install()``.
+    static var count: Int { interruptCount.load(ordering: .acquiring) }
+
+    /// Replaces SIGINT's default action (terminate) by counting.
+    static func install() {
+        _ = interruptCount.load(ordering: .relaxed)  // initialise the globals before a signal can touch them
+        _ = readingThread.load(ordering: .relaxed)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signal in
+            let reader = readingThread.load(ordering: .acquiring)
+            if reader != 0 && pthread_equal(reader, pthread_self()) == 0 {
+                pthread_kill(reader, signal)
+            } else {
+                interruptCount.add(1, ordering: .releasing)
+            }
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+    }
+
+    /// Counts a Ctrl-C typed while libedit has the terminal: its raw mode turns signal keys off,
+    /// so the key arrives as a character, not a signal.
+    static func recordKeyPress() {
+        interruptCount.add(1, ordering: .releasing)
+    }
+
+    /// Runs `read` (a blocking terminal read) so that Ctrl-C interrupts it. The calling thread may be
+    /// one of the concurrency pool's, which block signals; SIGINT is unblocked while it reads.
+    static func interruptingReads<T>(_ read: () -> T) -> T {
+        var sigint = sigset_t(), previous = sigset_t()
+        sigemptyset(&sigint)
+        sigaddset(&sigint, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &sigint, &previous)
+        readingThread.store(pthread_self(), ordering: .releasing)
+        defer {
+            readingThread.store(0, ordering: .releasing)
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+        }
+        return read()
+    }
+}
+
+private let interruptCount = Atomic<Int>(0)
+/// The thread blocked reading the terminal, or 0.
+private let readingThread = Atomic<pthread_t>(0)
+
+/// Puts the terminal back as it was found when the process is killed by a signal mid-edit.
+///
+/// libedit restores the terminal after every line it reads, so ordinary exits need nothing; this
+/// covers SIGTERM, SIGHUP and SIGQUIT arriving while the terminal is in libedit's raw mode.
+enum TerminalRestorer {
+    /// Saves the terminal's current modes and installs the handlers.
+    static func install() {
+        guard tcgetattr(STDIN_FILENO, &savedModes) == 0 else { return }
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signal in
+            tcsetattr(STDIN_FILENO, TCSANOW, &savedModes)
+            Glibc.signal(signal, SIG_DFL)
+            raise(signal)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        for signal in [SIGTERM, SIGHUP, SIGQUIT] { sigaction(signal, &action, nil) }
+    }
+}
+
+nonisolated(unsafe) private var savedModes = termios()
+
+/// ANSI styling of standard output, off unless it is a terminal and `NO_COLOR` is unset (no-color.org).
+struct TerminalStyle {
+    let isEnabled: Bool
+
+    static var standardOutput: TerminalStyle {
+        let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        return TerminalStyle(isEnabled: isatty(STDOUT_FILENO) == 1 && !noColor)
+    }
+
+    func dim(_ text: String) -> String { isEnabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+}
