@@ -47,10 +47,40 @@ struct Magi: AsyncParsableCommand {
     var raw = false
     @Flag(name: [.customShort("v"), .long], help: "Print timings to standard error.")
     var verbose = false
+    @Option(name: .customLong("grammar-file"), help: "Constrain the answer to a GBNF grammar (llama.cpp's format).")
+    var grammarFile: String?
+    @Option(name: .customLong("json-schema"), help: "Constrain the answer to JSON matching this JSON Schema.")
+    var jsonSchema: String?
+    @Option(name: .customLong("json-schema-file"), help: "Constrain the answer to JSON matching the JSON Schema in this file.")
+    var jsonSchemaFile: String?
     @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning too (on standard error when standard output is not a terminal).")
     var showThinking = false
 
+    func validate() throws {
+        if [grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
+            throw ValidationError("pass only one of --grammar-file, --json-schema and --json-schema-file")
+        }
+    }
+
+    /// The grammar the answer must follow, from `--grammar-file` or a JSON Schema, if any.
+    private func constraint() throws -> Grammar? {
+        func read(_ path: String) throws -> String {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        do {
+            if let grammarFile { return try Grammar(gbnf: read(grammarFile)) }
+            if let schema = try jsonSchema ?? jsonSchemaFile.map(read) { return try JSONSchemaGrammar(schema: schema).grammar() }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("\(grammarFile ?? jsonSchemaFile ?? "--json-schema"): \(error)")
+        }
+        return nil
+    }
+
     func run() async throws {
+        let grammar = try constraint()
         let stdinIsTerminal = isatty(STDIN_FILENO) == 1
         var piped: String?
         if !stdinIsTerminal {
@@ -70,7 +100,7 @@ struct Magi: AsyncParsableCommand {
             let tokens = try turn.promptTokens(for: messages, rawText: raw ? text : nil)
             let thinking = ReasoningDisplay(shown: showThinking)
             let reply = try await turn.generate(prompt: tokens, sampling: sampling.parameters(recommended: turn.recommendedSampling),
-                                                maxTokens: sampling.maxTokens, output: { thinking.write($0, answer: Self.writeOut) })
+                                                maxTokens: sampling.maxTokens, constraint: grammar, output: { thinking.write($0, answer: Self.writeOut) })
             Self.writeOut("\n")
             if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
             if let notice = turn.contextFullNotice(for: reply.summary) { StandardError.write("magi: \(notice)\n") }

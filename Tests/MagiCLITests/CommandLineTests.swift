@@ -73,6 +73,27 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("No such file"))
     }
 
+    @Test(.enabled(if: hasModel)) func aJSONSchemaConstrainsTheAnswer() throws {
+        let schema = #"{"type": "object", "properties": {"city": {"type": "string", "maxLength": 40}, "population": {"type": "integer"}}, "required": ["city", "population"]}"#
+        let r = try magi(["-p", "What is the capital of France and its population?", "--json-schema", schema, "--temp", "0", "-n", "96"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["city"] is String && object?["population"] is Int, "\(r.stdout)")
+        #expect(object?.count == 2)
+    }
+
+    @Test func aMalformedGrammarFailsWithItsLineAndColumn() throws {
+        let path = NSTemporaryDirectory() + "magi-bad-\(UUID().uuidString).gbnf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "root ::= \"a\" item\nitem ::= \"b\" )\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try magi(["--grammar-file", path, "-p", "x"])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("line 2, column"), "\(r.stderr)")
+        let schema = try magi(["--json-schema", #"{"type": "string", "format": "date"}"#, "-p", "x"])
+        #expect(schema.status != 0 && schema.stderr.contains("format"), "\(schema.stderr)")
+    }
+
     @Test func badFlagsAreRejected() throws {
         let r = try magi(["--temp", "-1", "-p", "x"])
         #expect(r.status != 0 && r.stderr.contains("--temp"))

@@ -47,12 +47,15 @@ struct ChatTurn {
     /// Generation runs on its own thread and this returns only once it has stopped, so the session
     /// is free for the next turn however the turn ended. `shouldStop` is polled before each token
     /// (not during prompt evaluation); when it says stop, the reply so far is returned as cancelled.
-    func generate(prompt: [Int32], sampling: SamplingParameters, maxTokens: Int?,
+    /// A `constraint` masks every token that would leave its grammar.
+    func generate(prompt: [Int32], sampling: SamplingParameters, maxTokens: Int?, constraint: Grammar? = nil,
                   shouldStop: @escaping @Sendable () -> Bool = { false },
                   output: @escaping @Sendable (StreamEvent) -> Void) async throws -> Reply {
         let request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopTokens: model.stopTokens)
         let (session, tokenizer) = (session, model.tokenizer)
-        return try await withCheckedThrowingContinuation { continuation in
+        var sampler = Sampler(sampling)
+        if let constraint { sampler.prepend(GrammarConstraint(grammar: constraint, trie: TokenTrie(tokenizer: tokenizer))) }
+        return try await withCheckedThrowingContinuation { [sampler] continuation in
             let thread = Thread {
                 var parser = TokenStreamParser(tokenizer: tokenizer)
                 var text = ""
@@ -63,7 +66,7 @@ struct ChatTurn {
                     }
                 }
                 do {
-                    let summary = try session.runGeneration(request, sampler: Sampler(request.sampling), shouldStop: shouldStop) { id in
+                    let summary = try session.runGeneration(request, sampler: sampler, shouldStop: shouldStop) { id in
                         emit(parser.append(id))
                     }
                     emit(parser.finish())

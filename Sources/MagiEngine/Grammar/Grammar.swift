@@ -1,0 +1,204 @@
+/// One position in a compiled grammar: a byte set to match, a rule to enter, or the end of an alternative.
+struct GrammarElement: Sendable {
+    enum Kind: UInt8, Sendable { case bytes, rule, end }
+    var kind: Kind
+    /// The byte set index (`bytes`) or the rule index (`rule`).
+    var index: Int32
+}
+
+/// A context-free grammar compiled to bytes: every character class is spelled out as UTF-8 byte patterns,
+/// so a matcher advances one byte at a time and tokens that split a character need no special care.
+///
+/// Immutable and shareable; match text against it with a ``GrammarMatcher``. The tables live in plain
+/// buffers so the matcher's inner loops read them without bounds checks or reference counting.
+public final class Grammar: @unchecked Sendable {
+    /// Rule names, including the rules made for groups, repetitions and classes (`name-3`).
+    public let ruleNames: [String]
+    /// The rule matching starts from.
+    let startRule: Int32
+    /// Every alternative of every rule, each followed by an `end` element.
+    let elements: UnsafeMutableBufferPointer<GrammarElement>
+    /// Four words per byte set.
+    let byteSetWords: UnsafeMutableBufferPointer<UInt64>
+    /// The element index where each alternative starts, rule by rule.
+    let alternativeStarts: UnsafeMutableBufferPointer<Int32>
+    /// Rule `r`'s alternatives are `alternativeStarts[ruleAlternatives[r]..<ruleAlternatives[r + 1]]`.
+    let ruleAlternatives: UnsafeMutableBufferPointer<Int32>
+
+    /// Reads and compiles a GBNF grammar.
+    ///
+    /// - Parameter startRule: the rule the whole output must match (`root` in llama.cpp).
+    /// - Throws: ``GrammarError`` with the line and column of a syntax error, or naming a bad rule.
+    public convenience init(gbnf: String, startRule: String = "root") throws {
+        var parser = GBNFParser(gbnf)
+        try self.init(try parser.parse(), startRule: startRule)
+    }
+
+    init(_ definition: GrammarDefinition, startRule name: String) throws {
+        var lowering = GrammarLowering(definition)
+        guard let start = lowering.ruleIndex[name] else { throw GrammarError.missingStartRule(name) }
+        lowering.lowerAll(definition)
+        try lowering.checkLeftRecursion()
+
+        var elements: [GrammarElement] = []
+        var starts: [Int32] = []
+        var offsets: [Int32] = [0]
+        for alternatives in lowering.rules {
+            for alternative in alternatives {
+                starts.append(Int32(elements.count))
+                elements += alternative
+                elements.append(GrammarElement(kind: .end, index: 0))
+            }
+            offsets.append(Int32(starts.count))
+        }
+        ruleNames = lowering.ruleNames
+        startRule = Int32(start)
+        self.elements = Self.copy(elements)
+        byteSetWords = Self.copy(lowering.byteSets.flatMap { [$0.words[0], $0.words[1], $0.words[2], $0.words[3]] })
+        alternativeStarts = Self.copy(starts)
+        ruleAlternatives = Self.copy(offsets)
+    }
+
+    deinit {
+        elements.deallocate()
+        byteSetWords.deallocate()
+        alternativeStarts.deallocate()
+        ruleAlternatives.deallocate()
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
+        _ = buffer.initialize(from: array)
+        return buffer
+    }
+
+    /// True if byte set `set` holds `byte`.
+    @inline(__always) func byteSet(_ set: Int32, contains byte: UInt8) -> Bool {
+        byteSetWords[Int(set) &* 4 &+ Int(byte >> 6)] >> UInt64(byte & 63) & 1 != 0
+    }
+}
+
+/// Turns parsed rules into byte-level alternatives, adding rules for groups, repetitions and
+/// multi-byte character classes the way llama.cpp's parser adds them.
+private struct GrammarLowering {
+    var ruleNames: [String] = []
+    var ruleIndex: [String: Int] = [:]
+    var rules: [[[GrammarElement]]] = []
+    var byteSets: [ByteSet] = []
+    private var byteSetIndex: [ByteSet: Int32] = [:]
+    private var classRules: [[[ByteSet]]: Int32] = [:]
+
+    init(_ definition: GrammarDefinition) {
+        for rule in definition.rules { _ = addRule(rule.name) }
+    }
+
+    mutating func lowerAll(_ definition: GrammarDefinition) {
+        for rule in definition.rules {
+            let index = ruleIndex[rule.name]!
+            if case .alternatives(let choices) = rule.body {
+                rules[index] = choices.map { sequence($0, in: rule.name) }
+            } else {
+                rules[index] = [sequence(rule.body, in: rule.name)]
+            }
+        }
+    }
+
+    private mutating func addRule(_ name: String) -> Int {
+        ruleIndex[name] = rules.count
+        ruleNames.append(name)
+        rules.append([])
+        return rules.count - 1
+    }
+
+    private mutating func generatedRule(for parent: String, _ alternatives: [[GrammarElement]]) -> GrammarElement {
+        let index = addRule("\(parent)-\(rules.count)")
+        rules[index] = alternatives
+        return GrammarElement(kind: .rule, index: Int32(index))
+    }
+
+    private mutating func element(_ set: ByteSet) -> GrammarElement {
+        if let k = byteSetIndex[set] { return GrammarElement(kind: .bytes, index: k) }
+        let k = Int32(byteSets.count)
+        byteSets.append(set)
+        byteSetIndex[set] = k
+        return GrammarElement(kind: .bytes, index: k)
+    }
+
+    private mutating func sequence(_ e: GrammarExpression, in rule: String) -> [GrammarElement] {
+        switch e {
+        case .sequence(let items):
+            return items.flatMap { sequence($0, in: rule) }
+        case .alternatives(let choices):
+            return [generatedRule(for: rule, choices.map { sequence($0, in: rule) })]
+        case .literal(let codePoints):
+            return codePoints.flatMap(UTF8ByteSequences.encode).map { element(ByteSet($0...$0)) }
+        case .characterClass(let ranges, let negated):
+            return characterClass(UTF8ByteSequences.patterns(of: ranges, negated: negated), in: rule)
+        case .anyCharacter:
+            return characterClass(UTF8ByteSequences.patterns(of: [0...0x10FFFF], negated: false), in: rule)
+        case .reference(let name):
+            return [GrammarElement(kind: .rule, index: Int32(ruleIndex[name]!))]
+        case .repetition(let inner, let min, let max):
+            let body = sequence(inner, in: rule)
+            var out: [GrammarElement] = []
+            for _ in 0..<min { out += body }
+            if let max {
+                guard max > min else { return out }
+                var rest = generatedRule(for: rule, [body, []])
+                for _ in 0..<(max - min - 1) { rest = generatedRule(for: rule, [body + [rest], []]) }
+                return out + [rest]
+            }
+            let star = addRule("\(rule)-\(rules.count)")
+            rules[star] = [body + [GrammarElement(kind: .rule, index: Int32(star))], []]
+            return out + [GrammarElement(kind: .rule, index: Int32(star))]
+        }
+    }
+
+    /// A single-byte class is one element; a class with multi-byte characters is a rule with one
+    /// alternative per byte pattern (shared between identical classes).
+    private mutating func characterClass(_ patterns: [[ByteSet]], in rule: String) -> [GrammarElement] {
+        if patterns.count == 1 && patterns[0].count == 1 { return [element(patterns[0][0])] }
+        if let k = classRules[patterns] { return [GrammarElement(kind: .rule, index: k)] }
+        let alternatives = patterns.map { $0.map { element($0) } }
+        let ref = generatedRule(for: rule, alternatives)
+        classRules[patterns] = ref.index
+        return [ref]
+    }
+
+    /// Rejects rules that can reach themselves before reading a byte.
+    func checkLeftRecursion() throws {
+        var nullable = [Bool](repeating: false, count: rules.count)
+        var changed = true
+        while changed {
+            changed = false
+            for r in rules.indices where !nullable[r] {
+                if rules[r].contains(where: { $0.allSatisfy { $0.kind == .rule && nullable[Int($0.index)] } }) {
+                    nullable[r] = true
+                    changed = true
+                }
+            }
+        }
+        // Rules each rule can start with, then a depth-first search for a cycle.
+        let leftmost: [[Int]] = rules.map { alternatives in
+            var found: [Int] = []
+            for alternative in alternatives {
+                for e in alternative {
+                    guard e.kind == .rule else { break }
+                    found.append(Int(e.index))
+                    if !nullable[Int(e.index)] { break }
+                }
+            }
+            return found
+        }
+        var state = [UInt8](repeating: 0, count: rules.count) // 0 unvisited, 1 on path, 2 done
+        func visit(_ r: Int) throws {
+            state[r] = 1
+            for next in leftmost[r] {
+                if state[next] == 1 { throw GrammarError.leftRecursion(rule: ruleNames[next]) }
+                if state[next] == 0 { try visit(next) }
+            }
+            state[r] = 2
+        }
+        for r in rules.indices where state[r] == 0 { try visit(r) }
+    }
+}

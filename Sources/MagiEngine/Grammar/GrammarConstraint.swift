@@ -1,0 +1,142 @@
+import MagiTokenizer
+
+/// What switches a lazy ``GrammarConstraint`` on: a text appearing in the output (matched on bytes,
+/// across token boundaries) or one of a set of tokens being sampled.
+public struct GrammarTrigger: Sendable, Equatable {
+    public var texts: [String]
+    public var tokens: Set<Int32>
+
+    public init(texts: [String] = [], tokens: Set<Int32> = []) {
+        self.texts = texts
+        self.tokens = tokens
+    }
+
+    /// Triggers on each of `texts`, also as a token where the vocabulary has one token spelling it
+    /// (such as `<tool_call>` or Mistral's `[TOOL_CALLS]`, which may be control tokens with no bytes).
+    public init(texts: [String], tokenizer: Tokenizer) {
+        self.init(texts: texts, tokens: Set(texts.compactMap { tokenizer.tokenID(for: $0) }))
+    }
+}
+
+/// A sampler stage that masks (sets to -inf) every token that would take the output out of a grammar.
+/// Insert it with ``Sampler/prepend(_:)`` so penalties, filters and the draw only see allowed tokens.
+///
+/// End-of-generation tokens are allowed only where the grammar may end; other control tokens never.
+/// Masks are cached by parse state, so a state met again (the inside of a string, say) costs a lookup.
+///
+/// A lazy constraint lets the output run free until a ``GrammarTrigger`` appears, then constrains what
+/// follows it (bytes of the triggering token after the trigger text included); once the grammar has
+/// matched completely and cannot continue, it waits for the next trigger.
+public struct GrammarConstraint: SamplerStage {
+    public let trie: TokenTrie
+    public private(set) var matcher: GrammarMatcher
+    /// The trigger of a lazy constraint; nil constrains from the first token.
+    public let trigger: GrammarTrigger?
+    /// False while a lazy constraint waits for its trigger.
+    public private(set) var isActive: Bool
+    private let triggerBytes: [[UInt8]]
+    /// The last bytes of unconstrained output, enough to find a trigger text split over tokens.
+    private var recentBytes: [UInt8] = []
+    private var mask: [UInt64]
+    private var maskCache: [[Int32]: [UInt64]] = [:]
+    private static let maskCacheLimit = 64
+
+    /// Constrains all of the output to `grammar`.
+    public init(grammar: Grammar, trie: TokenTrie) {
+        self.init(grammar: grammar, trie: trie, trigger: nil)
+    }
+
+    /// Constrains the output that follows `trigger` to `grammar`.
+    public init(grammar: Grammar, trie: TokenTrie, lazyUntil trigger: GrammarTrigger) {
+        self.init(grammar: grammar, trie: trie, trigger: trigger)
+    }
+
+    private init(grammar: Grammar, trie: TokenTrie, trigger: GrammarTrigger?) {
+        self.trie = trie
+        self.trigger = trigger
+        matcher = GrammarMatcher(grammar: grammar)
+        isActive = trigger == nil
+        triggerBytes = (trigger?.texts ?? []).map { Array($0.utf8) }.filter { !$0.isEmpty }
+        mask = [UInt64](repeating: 0, count: (trie.vocabularySize + 63) / 64)
+    }
+
+    public mutating func apply(to c: inout TokenCandidates) {
+        guard isActive else { return }
+        let key = matcher.stateKey
+        if let cached = maskCache[key] {
+            mask = cached
+        } else {
+            for i in mask.indices { mask[i] = 0 }
+            mask.withUnsafeMutableBufferPointer { matcher.allowedTokens(in: trie, into: $0) }
+            if !mask.contains(where: { $0 != 0 }) {
+                // A dead end (a complete match that cannot grow, say): only ending is left.
+                for t in trie.endOfGenerationTokens { mask[Int(t) >> 6] |= 1 << UInt64(t & 63) }
+            }
+            if maskCache.count >= Self.maskCacheLimit { maskCache.removeAll(keepingCapacity: true) }
+            maskCache[key] = mask
+        }
+        mask.withUnsafeBufferPointer { allowed in
+            for i in 0..<c.count {
+                let id = Int(c.ids[i])
+                if id >= trie.vocabularySize || allowed[id >> 6] >> UInt64(id & 63) & 1 == 0 {
+                    c.logits[i] = -.infinity
+                }
+            }
+        }
+        c.isSortedDescending = false
+    }
+
+    /// Advances the grammar over the token's bytes (a token the grammar rejects leaves the state as it was);
+    /// a lazy constraint that is waiting looks for its trigger instead.
+    public mutating func accept(_ token: Int32) {
+        guard isActive else {
+            lookForTrigger(token)
+            return
+        }
+        if trie.isEndOfGeneration(token) { return }
+        matcher.accept(trie.bytes(of: token))
+        if trigger != nil && matcher.isComplete {
+            isActive = false
+            matcher.reset()
+        }
+    }
+
+    public mutating func reset() {
+        matcher.reset()
+        isActive = trigger == nil
+        recentBytes.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func lookForTrigger(_ token: Int32) {
+        guard let trigger else { return }
+        if trigger.tokens.contains(token) {
+            activate(following: [])
+            return
+        }
+        guard !triggerBytes.isEmpty else { return }
+        recentBytes += trie.bytes(of: token)
+        var earliest: (start: Int, end: Int)?
+        for text in triggerBytes {
+            guard text.count <= recentBytes.count else { continue }
+            for start in 0...(recentBytes.count - text.count) where earliest.map({ start < $0.start }) ?? true {
+                if recentBytes[start..<start + text.count].elementsEqual(text) {
+                    earliest = (start, start + text.count)
+                    break
+                }
+            }
+        }
+        if let earliest {
+            activate(following: Array(recentBytes[earliest.end...]))
+            return
+        }
+        let keep = (triggerBytes.map(\.count).max() ?? 1) - 1
+        if recentBytes.count > keep { recentBytes.removeFirst(recentBytes.count - keep) }
+    }
+
+    private mutating func activate(following bytes: [UInt8]) {
+        recentBytes.removeAll(keepingCapacity: true)
+        matcher.reset()
+        isActive = true
+        matcher.accept(bytes)
+    }
+}

@@ -1,0 +1,55 @@
+/// Why a GBNF grammar could not be read or compiled. Every message names the line and column (1-based)
+/// or the rule at fault.
+public enum GrammarError: Error, Equatable, CustomStringConvertible {
+    /// The text does not follow GBNF syntax at this place.
+    case syntax(line: Int, column: Int, message: String)
+    /// A rule refers to a name no rule defines.
+    case undefinedRule(name: String, line: Int, column: Int)
+    /// A rule is defined a second time.
+    case duplicateRule(name: String, line: Int, column: Int)
+    /// The grammar has no rule of the start name (`root` by default).
+    case missingStartRule(String)
+    /// A rule can reach itself without consuming input (left recursion), which a top-down matcher cannot run.
+    case leftRecursion(rule: String)
+
+    public var description: String {
+        switch self {
+        case .syntax(let line, let column, let message):
+            return "grammar line \(line), column \(column): \(message)"
+        case .undefinedRule(let name, let line, let column):
+            return "grammar line \(line), column \(column): undefined rule '\(name)'"
+        case .duplicateRule(let name, let line, let column):
+            return "grammar line \(line), column \(column): rule '\(name)' is already defined"
+        case .missingStartRule(let name):
+            return "grammar has no '\(name)' rule to start from"
+        case .leftRecursion(let rule):
+            return "grammar rule '\(rule)' is left-recursive (it can reach itself without reading a character)"
+        }
+    }
+}
+
+/// Why a JSON Schema could not be turned into a grammar. Unsupported keywords are refused rather than
+/// ignored, so a schema is never enforced more loosely than it reads.
+public enum JSONSchemaError: Error, Equatable, CustomStringConvertible {
+    /// The schema text is not valid JSON.
+    case invalidJSON(offset: Int, message: String)
+    /// A keyword this converter does not enforce; `path` is the JSON pointer of the schema using it.
+    case unsupportedKeyword(String, path: String)
+    /// A keyword whose value has the wrong shape or an unsupported value.
+    case invalidValue(keyword: String, path: String, message: String)
+    /// A `$ref` that does not point into `$defs` / `definitions` of the document, or names a missing entry.
+    case unresolvedReference(String, path: String)
+
+    public var description: String {
+        switch self {
+        case .invalidJSON(let offset, let message):
+            return "JSON schema is not valid JSON at byte \(offset): \(message)"
+        case .unsupportedKeyword(let keyword, let path):
+            return "JSON schema keyword '\(keyword)' at \(path.isEmpty ? "/" : path) is not supported"
+        case .invalidValue(let keyword, let path, let message):
+            return "JSON schema keyword '\(keyword)' at \(path.isEmpty ? "/" : path): \(message)"
+        case .unresolvedReference(let ref, let path):
+            return "JSON schema $ref '\(ref)' at \(path.isEmpty ? "/" : path) does not name an entry of $defs"
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+@testable import MagiEngine
+import Testing
+
+/// JSON Schema → GBNF, checked by JSON texts the grammar must accept or reject.
+@Suite struct GrammarJSONSchemaTests {
+    func expect(_ schema: String, accepts good: [String], rejects bad: [String],
+                sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let converted = try JSONSchemaGrammar(schema: schema)
+        let m = GrammarMatcher(grammar: try converted.grammar())
+        for s in good { #expect(m.matches(s), "should accept \(s)\n\(converted.gbnf)", sourceLocation: sourceLocation) }
+        for s in bad { #expect(!m.matches(s), "should reject \(s)\n\(converted.gbnf)", sourceLocation: sourceLocation) }
+    }
+
+    @Test func objectsWithRequiredAndOptionalProperties() throws {
+        let schema = #"""
+        {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+         "email": {"type": "string"}}, "required": ["name"], "additionalProperties": false}
+        """#
+        try expect(schema, accepts: [#"{"name": "Ada"}"#, #"{"name":"Ada","age":36}"#, #"{"name": "A", "age": 1, "email": "a@b"}"#,
+                                     "{\n  \"name\": \"x\\\"y\\u00e9\"\n}"],
+                   rejects: [#"{}"#, #"{"age": 36}"#, #"{"name": "Ada", "extra": 1}"#, #"{"name": 5}"#, #"{"name": "Ada", "age": 3.5}"#,
+                             #"{"name": "Ada",}"#])
+        try expect(#"{"properties": {"a": {"type": "null"}, "b": {"type": "boolean"}}}"#,
+                   accepts: ["{}", #"{"a": null}"#, #"{"b": true}"#, #"{"a": null, "b": false}"#], rejects: [#"{"b": true, "a": null}"#, #"{"a": 1}"#])
+    }
+
+    @Test func typesEnumsAndConstants() throws {
+        try expect(#"{"type": ["number", "null"]}"#, accepts: ["-1.5e3", "0", "null"], rejects: ["\"1\"", "01", "true"])
+        try expect(#"{"enum": ["red", 2, null, "say \"hi\""]}"#, accepts: [#""red""#, "2", "null", #""say \"hi\"""#], rejects: [#""blue""#, "3"])
+        try expect(#"{"const": {"a": [1, "x"]}}"#, accepts: [#"{"a":[1,"x"]}"#], rejects: [#"{"a":[1]}"#])
+        try expect(#"{"type": "object", "additionalProperties": {"type": "integer"}}"#,
+                   accepts: ["{}", #"{"x": 1, "y": 2}"#], rejects: [#"{"x": "1"}"#])
+        try expect("{}", accepts: ["[1, {\"a\": [true, null]}]", "\"s\""], rejects: ["[1,]", "nul"])
+    }
+
+    @Test func stringLengthsAndPatterns() throws {
+        try expect(#"{"type": "string", "minLength": 2, "maxLength": 3}"#, accepts: [#""ab""#, #""a\nc""#, #""日本語""#], rejects: [#""a""#, #""abcd""#])
+        try expect(#"{"type": "string", "pattern": "^[A-Z][a-z]+-\\d{2,3}$"}"#, accepts: [#""Abc-12""#, #""Xy-999""#], rejects: [#""abc-12""#, #""Abc-1""#, #""Abc-12x""#])
+        try expect(#"{"type": "string", "pattern": "(cat|dog)s?"}"#, accepts: [#""cats""#, #""hotdog!""#], rejects: [#""cow""#])
+        try expect(#"{"type": "string", "pattern": "^[^a\\s]+$"}"#.replacingOccurrences(of: "\\\\s", with: ""), accepts: [#""bcd""#], rejects: [#""bad""#, #""b\"c""#])
+        try expect(#"{"type": "string", "pattern": "^a\\.b\"c$"}"#, accepts: [#""a.b\"c""#], rejects: [#""axb\"c""#])
+    }
+
+    @Test func arraysWithItemCounts() throws {
+        try expect(#"{"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3}"#,
+                   accepts: ["[1]", "[1, 2, 3]"], rejects: ["[]", "[1, 2, 3, 4]", "[\"a\"]"])
+        try expect(#"{"type": "array", "maxItems": 0}"#, accepts: ["[]"], rejects: ["[1]"])
+        try expect(#"{"type": "array", "items": {"type": "boolean"}}"#, accepts: ["[]", "[true, false]"], rejects: ["[1]"])
+    }
+
+    @Test func alternativesAndReferences() throws {
+        let schema = #"""
+        {"$defs": {"node": {"type": "object", "properties": {"value": {"type": "integer"},
+           "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["value"]}},
+         "anyOf": [{"$ref": "#/$defs/node"}, {"type": "string", "maxLength": 1}]}
+        """#
+        try expect(schema, accepts: [#"{"value": 1}"#, #"{"value": 1, "children": [{"value": 2, "children": []}]}"#, #""x""#],
+                   rejects: [#"{"children": []}"#, #""xy""#, #"{"value": 1, "children": [{}]}"#])
+        try expect(#"{"oneOf": [{"type": "boolean"}, {"type": "integer"}]}"#, accepts: ["true", "7"], rejects: ["\"7\""])
+    }
+
+    @Test(arguments: [
+        (#"{"type": "integer", "minimum": 0}"#, JSONSchemaError.unsupportedKeyword("minimum", path: "")),
+        (#"{"type": "string", "format": "date"}"#, .unsupportedKeyword("format", path: "")),
+        (#"{"properties": {"a": {"allOf": []}}}"#, .unsupportedKeyword("allOf", path: "/properties/a")),
+        (#"{"items": {"uniqueItems": true}}"#, .unsupportedKeyword("uniqueItems", path: "/items")),
+        (##"{"$ref": "#/$defs/missing"}"##, .unresolvedReference("#/$defs/missing", path: "")),
+        (#"{"type": "text"}"#, .invalidValue(keyword: "type", path: "", message: "unknown type 'text'")),
+        (#"{"type": "string", "pattern": "^(?=a)"}"#, .invalidValue(keyword: "pattern", path: "/pattern", message: "lookarounds and named groups are not supported (at character 3)")),
+        (#"{"type": "object""#, .invalidJSON(offset: 17, message: "unexpected end of input")),
+    ])
+    func unsupportedSchemasAreRefusedByKeyword(schema: String, error: JSONSchemaError) {
+        #expect(throws: error) { try JSONSchemaGrammar(schema: schema) }
+    }
+}
