@@ -29,13 +29,14 @@ public enum ChatFormat: String, Sendable, CaseIterable, Codable {
         self = format
     }
 
-    /// The format a template (and, when the template says nothing, a vocabulary) belongs to;
-    /// ChatML when nothing is recognised (llama.cpp's fallback too).
+    /// The format a template (and, when the template says nothing, a vocabulary) belongs to, or nil
+    /// when neither is recognised: then chatting needs `--chat-format` (plain completion works).
+    /// A file without a template gets ChatML when its vocabulary has ChatML's tokens.
     ///
     /// Mistral is recognised by `[INST]`, `[SYSTEM_PROMPT]` or `[AVAILABLE_TOOLS]`; the version by
     /// `[THINK]` (template or vocabulary) or `[ARGS]` without `[CALL_ID]` → v13, `[CALL_ID]` → v11,
     /// `[SYSTEM_PROMPT]` → v7, else v3.
-    public static func detect(template: String?, tokenizer: Tokenizer? = nil) -> ChatFormat {
+    public static func detect(template: String?, tokenizer: Tokenizer? = nil) -> ChatFormat? {
         func inVocabulary(_ name: String) -> Bool { tokenizer?.tokenID(for: name) != nil }
         if let t = template {
             if t.contains("<|start_header_id|>") { return .llama3 }
@@ -46,14 +47,14 @@ public enum ChatFormat: String, Sendable, CaseIterable, Codable {
                 if t.contains("[ARGS]") { return .mistralV13 }
                 return t.contains("[SYSTEM_PROMPT]") ? .mistralV7 : .mistralV3
             }
-            return .chatML
+            return nil
         }
         if inVocabulary("[INST]") {
             if inVocabulary("[THINK]") || inVocabulary("[ARGS]") { return .mistralV13 }
             return inVocabulary("[SYSTEM_PROMPT]") ? .mistralV7 : .mistralV3
         }
         if inVocabulary("<|start_header_id|>") { return .llama3 }
-        return .chatML
+        return inVocabulary("<|im_start|>") ? .chatML : nil
     }
 
     /// The special tokens every plain conversation (no tools, no reasoning) needs.

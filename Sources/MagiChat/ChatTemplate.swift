@@ -3,7 +3,8 @@ import MagiTokenizer
 /// A model's chat template as magi applies it: the format plus the system message used when a
 /// conversation has none.
 public struct ChatTemplate: Sendable {
-    public let format: ChatFormat
+    /// nil when the model's template is not one magi recognises (see ``ChatFormat/detect(template:tokenizer:)``).
+    public let format: ChatFormat?
     /// Put first when a conversation has no system message: the one the template writes literally
     /// (SmolLM2's), else the model card's (Magistral's, with its `[THINK]` template), else none.
     public let defaultSystemMessage: ChatMessage?
@@ -16,10 +17,10 @@ public struct ChatTemplate: Sendable {
         self.source = source
         let format = format ?? ChatFormat.detect(template: source, tokenizer: tokenizer)
         self.format = format
-        if let literal = source.flatMap({ Self.literalSystemPrompt(in: $0, format: format) }) {
+        if let format, let literal = source.flatMap({ Self.literalSystemPrompt(in: $0, format: format) }) {
             defaultSystemMessage = .system(literal)
         } else {
-            defaultSystemMessage = RecommendedSettings.forFormat(format)?.systemMessage
+            defaultSystemMessage = format.flatMap(RecommendedSettings.forFormat)?.systemMessage
         }
     }
 
@@ -27,6 +28,7 @@ public struct ChatTemplate: Sendable {
     public func render(_ conversation: Conversation, addGenerationPrompt: Bool = true) throws -> Prompt {
         var all = conversation
         if let d = defaultSystemMessage, all.messages.first?.role != .system { all.messages.insert(d, at: 0) }
+        guard let format else { throw ChatFormatError.unrecognizedTemplate }
         return try format.render(all, addGenerationPrompt: addGenerationPrompt)
     }
 

@@ -27,7 +27,7 @@ public final class LocalModel: @unchecked Sendable {
         sequenceStart = vocabulary.addBOS ? vocabulary.bosID : nil
         template = ChatTemplate(source: try file.optionalString("tokenizer.chat_template"), tokenizer: tokenizer,
                                 format: chatFormat)
-        for name in template.format.requiredSpecialTokens where tokenizer.tokenID(for: name) == nil {
+        for name in template.format?.requiredSpecialTokens ?? [] where tokenizer.tokenID(for: name) == nil {
             throw ChatFormatError.missingSpecialToken(name)
         }
         var stops = Set<Int32>()
@@ -46,19 +46,14 @@ public final class LocalModel: @unchecked Sendable {
 
     /// The token ids of a plain chat turn: the messages' text only (tool calls and reasoning left out).
     ///
-    /// Cannot fail: `init` checked that the vocabulary has every token the format needs for plain
-    /// messages; a tool result without `toolCallID` in a Mistral format before v13 is a programmer
-    /// error. Use the `Conversation` overload for anything richer.
-    public func promptTokens(for messages: [ChatMessage]) -> [Int32] {
+    /// - Throws: ``ChatFormatError/unrecognizedTemplate`` when the model's format is unknown; `init`
+    ///   checked every token a known format needs for plain messages.
+    public func promptTokens(for messages: [ChatMessage]) throws -> [Int32] {
         let plain = messages.map {
             ChatMessage(role: $0.role, parts: $0.content.isEmpty ? [] : [.text($0.content)], toolCallID: $0.toolCallID,
                         toolName: $0.toolName)
         }
-        do {
-            return try promptTokens(for: Conversation(messages: plain))
-        } catch {
-            preconditionFailure("plain messages in a format whose tokens init checked: \(error)")
-        }
+        return try promptTokens(for: Conversation(messages: plain))
     }
 
     /// The token ids of plain text for completion (`--raw`), with BOS when the vocabulary adds it.

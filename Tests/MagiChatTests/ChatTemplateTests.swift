@@ -42,7 +42,13 @@ import Testing
     @Test func detectsFormatsFromTemplateMarkers() {
         #expect(ChatFormat.detect(template: "{{ '<|start_header_id|>' + message['role'] }}") == .llama3)
         #expect(ChatFormat.detect(template: "{{'<|im_start|>' + message['role']}}") == .chatML)
-        #expect(ChatFormat.detect(template: nil) == .chatML)
+        // An unrecognised template, or none and no telling vocabulary, is no format at all: chatting
+        // then needs --chat-format, and rendering says so.
+        #expect(ChatFormat.detect(template: nil) == nil)
+        let vicuna = "{% for m in messages %}USER: {{ m['content'] }} ASSISTANT:{% endfor %}"
+        #expect(ChatFormat.detect(template: vicuna) == nil)
+        #expect(throws: ChatFormatError.unrecognizedTemplate) { try ChatTemplate(source: vicuna).render([.user("hi")]) }
+        #expect(ChatFormatError.unrecognizedTemplate.description.contains("chatml, llama3, mistral-v3"))
         #expect(ChatFormat.detect(template: "{{ '[SYSTEM_PROMPT]' }}{{ '[THINK]' }}{{ '[INST]' }}") == .mistralV13)
         #expect(ChatFormat.detect(template: "[AVAILABLE_TOOLS][TOOL_CALLS]{{ name }}[ARGS]{{ args }}[INST]") == .mistralV13)
         #expect(ChatFormat.detect(template: "[TOOL_CALLS]{{ name }}[CALL_ID]{{ id }}[ARGS][INST]") == .mistralV11)

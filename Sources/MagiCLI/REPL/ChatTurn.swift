@@ -20,9 +20,15 @@ struct ChatTurn {
 
     /// The tokens of a chat turn opened for the assistant (or of `rawText` for plain completion).
     ///
-    /// - Throws: ``ChatTurnError/promptTooLong(tokens:contextSize:)`` when they leave no room to answer.
+    /// - Throws: ``ChatTurnError/promptTooLong(tokens:contextSize:)`` when they leave no room to answer,
+    ///   ``ChatTurnError/chatFormat(_:)`` when the model's chat format cannot render the messages.
     func promptTokens(for messages: [ChatMessage], rawText: String? = nil) throws(ChatTurnError) -> [Int32] {
-        let tokens = rawText.map(model.rawTokens) ?? model.promptTokens(for: messages)
+        let tokens: [Int32]
+        if let rawText {
+            tokens = model.rawTokens(for: rawText)
+        } else {
+            do { tokens = try model.promptTokens(for: messages) } catch { throw .chatFormat(error) }
+        }
         guard tokens.count < session.contextSize else {
             throw .promptTooLong(tokens: tokens.count, contextSize: session.contextSize)
         }
@@ -31,7 +37,7 @@ struct ChatTurn {
 
     /// The model card's sampling for this model's family, if magi knows it (Magistral: 0.7 / 0.95).
     var recommendedSampling: SamplingParameters? {
-        RecommendedSettings.forFormat(model.template.format).map { card in
+        model.template.format.flatMap(RecommendedSettings.forFormat).map { card in
             var p = SamplingParameters()
             p.temperature = card.temperature
             p.topP = Double(card.topP)
@@ -95,11 +101,14 @@ struct ChatTurn {
 }
 
 /// Why a turn could not start.
-enum ChatTurnError: Error, Equatable, CustomStringConvertible {
+enum ChatTurnError: Error, CustomStringConvertible {
     case promptTooLong(tokens: Int, contextSize: Int)
+    case chatFormat(any Error)
 
     var description: String {
         switch self {
+        case let .chatFormat(error):
+            return "\(error)"
         case let .promptTooLong(tokens, contextSize):
             return "the prompt has \(tokens) tokens, more than the context window of \(contextSize); raise it with -c"
         }

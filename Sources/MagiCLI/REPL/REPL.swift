@@ -146,11 +146,11 @@ struct REPL {
                 weights        \(model.model.weightBytes / 1_000_000) MB
                 vocabulary     \(c.vocabularySize) tokens
                 context        \(turn.session.tokens.count) of \(turn.session.contextSize) tokens in use (trained on \(c.contextLength))
-                chat format    \(model.template.format.rawValue)
+                chat format    \(model.template.format?.rawValue ?? "not recognised")
                 threads        \(turn.session.threadCount)
                 """
         case .template:
-            return "format: \(model.template.format.rawValue)\n" + (model.template.source ?? "(the model file has no chat template)")
+            return "format: \(model.template.format?.rawValue ?? "not recognised")\n" + (model.template.source ?? "(the model file has no chat template)")
         }
     }
 
