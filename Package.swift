@@ -13,6 +13,7 @@ let package = Package(
         // System-library shims (module maps only).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCmark", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
 
         // SIMD kernels for every GGUF tensor type, with runtime CPU dispatch.
@@ -23,12 +24,14 @@ let package = Package(
         .target(name: "MagiTokenizer"),
         .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "CBLAS"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer"]),
+        // Tools the model calls: web search and fetch (libcurl), a sandboxed interpreter, plugins.
+        .target(name: "MagiTools", dependencies: ["CCurl"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "CEdit",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiTools", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +41,7 @@ let package = Package(
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
+        .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
     ],
     swiftLanguageModes: [.v5]
