@@ -41,12 +41,17 @@ public struct GenerationRequest: Sendable {
     public var maxTokens: Int?
     /// Tokens that end generation (they are not yielded).
     public var stopTokens: Set<Int32>
+    /// When set, a full window does not stop generation: the cache keeps this many tokens from the
+    /// start (a system prompt, say), drops half of the rest and goes on (llama.cpp's context shift).
+    public var contextShiftKeep: Int?
 
-    public init(prompt: [Int32], sampling: SamplingParameters = SamplingParameters(), maxTokens: Int? = nil, stopTokens: Set<Int32> = []) {
+    public init(prompt: [Int32], sampling: SamplingParameters = SamplingParameters(), maxTokens: Int? = nil,
+                stopTokens: Set<Int32> = [], contextShiftKeep: Int? = nil) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopTokens = stopTokens
+        self.contextShiftKeep = contextShiftKeep
     }
 }
 
@@ -76,8 +81,9 @@ extension InferenceSession {
         }
     }
 
-    /// The generation loop, synchronous: evaluates the prompt (reusing the cached prefix), then
-    /// samples and evaluates one token at a time until a stop condition.
+    /// The generation loop, synchronous: evaluates the prompt (reusing the cached prefix) batch by
+    /// batch, then samples and evaluates one token at a time until a stop condition. `shouldStop`
+    /// is polled before every prompt batch and every token.
     public func runGeneration(_ request: GenerationRequest, sampler initial: Sampler,
                               shouldStop: () -> Bool = { false }, emit: (Int32) -> Void) throws -> GenerationSummary {
         var sampler = initial
@@ -87,7 +93,17 @@ extension InferenceSession {
         rewind(to: keep)
         let clock = ContinuousClock()
         let t0 = clock.now
-        var logits = try evaluate(Array(request.prompt[keep...]))
+        var start = keep
+        var logits: UnsafeMutableBufferPointer<Float>
+        repeat {
+            if shouldStop() {
+                return GenerationSummary(reason: .cancelled, promptTokens: start - keep, promptSeconds: (clock.now - t0).seconds,
+                                         generatedTokens: 0, generationSeconds: 0)
+            }
+            let end = min(request.prompt.count, start + batchSize)
+            logits = try evaluate(Array(request.prompt[start..<end]))
+            start = end
+        } while start < request.prompt.count
         let promptSeconds = (clock.now - t0).seconds
         var summary = GenerationSummary(reason: .maxTokens, promptTokens: request.prompt.count - keep,
                                         promptSeconds: promptSeconds, generatedTokens: 0, generationSeconds: 0)
@@ -101,7 +117,10 @@ extension InferenceSession {
             emit(token)
             summary.generatedTokens += 1
             if summary.generatedTokens >= limit { summary.reason = .maxTokens; break }
-            if tokens.count >= contextSize { summary.reason = .contextFull; break }
+            if tokens.count >= contextSize {
+                guard let kept = request.contextShiftKeep, kept + 2 < contextSize else { summary.reason = .contextFull; break }
+                shiftContext(keeping: kept, discarding: (tokens.count - kept) / 2)
+            }
             logits = try evaluate([token])
         }
         summary.generationSeconds = (clock.now - t1).seconds

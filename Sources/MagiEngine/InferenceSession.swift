@@ -99,6 +99,17 @@ public final class InferenceSession: @unchecked Sendable {
     /// Empties the cache.
     public func reset() { rewind(to: 0) }
 
+    /// Frees room in a full window: keeps the first `keeping` tokens, forgets the `discarding`
+    /// after them, and moves the rest down, re-rotating their keys to their new positions (RoPE
+    /// rotations compose, so no recomputation is needed).
+    public func shiftContext(keeping: Int, discarding: Int) {
+        let keep = max(0, min(keeping, tokens.count)), drop = max(0, min(discarding, tokens.count - keep))
+        guard drop > 0 else { return }
+        cache.shift(from: keep + drop, to: keep, count: tokens.count - keep - drop, rope: model.rope)
+        tokens.removeSubrange(keep..<keep + drop)
+        cache.count = tokens.count
+    }
+
     private func check(_ newTokens: [Int32]) throws {
         guard !newTokens.isEmpty else { throw ModelError.emptyInput }
         guard tokens.count + newTokens.count <= contextSize else { throw ModelError.contextFull(limit: contextSize) }

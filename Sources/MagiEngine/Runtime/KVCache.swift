@@ -74,6 +74,28 @@ final class KVCache: @unchecked Sendable {
         }
     }
 
+    /// Moves `count` positions from `source` down to `destination` in every layer and head, and
+    /// rotates the moved keys back by the distance moved, so they stand where they now are.
+    func shift(from source: Int, to destination: Int, count: Int, rope: RotaryEmbedding) {
+        let distance = source - destination
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: keySize)
+        defer { row.deallocate() }
+        for layer in 0..<layers {
+            for head in 0..<kvHeads {
+                let k = keys(layer: layer, head: head), v = values(layer: layer, head: head)
+                (k + destination * keyRowBytes).copyMemory(from: k + source * keyRowBytes, byteCount: count * keyRowBytes)
+                (v + destination * valueRowBytes).copyMemory(from: v + source * valueRowBytes, byteCount: count * valueRowBytes)
+                for p in destination..<destination + count {
+                    let slot = k + p * keyRowBytes
+                    let current = floatRows(slot, rows: 1, width: keySize, scratch: row)
+                    if current != row { row.update(from: current, count: keySize) }
+                    rope.apply(row, heads: 1, headSize: keySize, position: -distance)
+                    write(row, count: keySize, to: slot)
+                }
+            }
+        }
+    }
+
     /// The first `rows` key (or value) rows of a head as floats: the cache itself when it stores
     /// floats, else a conversion into `scratch`.
     func floatRows(_ base: UnsafeMutableRawPointer, rows: Int, width: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
