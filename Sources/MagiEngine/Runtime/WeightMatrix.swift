@@ -60,7 +60,7 @@ final class MatrixMultiplier: @unchecked Sendable {
     private var activation: UnsafeMutableRawPointer
     private var activationCapacity: Int
 
-    init(pool: ThreadPool, sliceFloats: Int = 1 << 21) {
+    init(pool: ThreadPool, sliceFloats: Int = 1 << 19) {
         self.pool = pool
         sliceCapacity = sliceFloats
         slice = .allocate(capacity: sliceFloats)
