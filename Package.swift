@@ -22,8 +22,10 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
         ),
         .target(name: "MagiTokenizer"),
-        .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "CBLAS"]),
-        .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer"]),
+        // JSON values that keep key order: tool schemas, call arguments, JSON Schema grammars.
+        .target(name: "MagiJSON"),
+        .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "MagiJSON", "CBLAS"]),
+        .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON"]),
         // Tools the model calls: web search and fetch (libcurl), a sandboxed interpreter, plugins.
         .target(name: "MagiTools", dependencies: ["CCurl"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
@@ -37,6 +39,7 @@ let package = Package(
         ),
 
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiJSONTests", dependencies: ["MagiJSON"]),
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+@_exported import MagiJSON
 /// Who wrote a message.
 public enum ChatRole: String, Sendable, Codable {
     case system, user, assistant, tool

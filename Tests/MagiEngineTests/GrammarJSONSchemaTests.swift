@@ -68,7 +68,7 @@ import Testing
         (##"{"$ref": "#/$defs/missing"}"##, .unresolvedReference("#/$defs/missing", path: "")),
         (#"{"type": "text"}"#, .invalidValue(keyword: "type", path: "", message: "unknown type 'text'")),
         (#"{"type": "string", "pattern": "^(?=a)"}"#, .invalidValue(keyword: "pattern", path: "/pattern", message: "lookarounds and named groups are not supported (at character 3)")),
-        (#"{"type": "object""#, .invalidJSON(offset: 17, message: "unexpected end of input")),
+        (#"{"type": "object""#, .invalidJSON(offset: 17, message: "unterminated object")),
     ])
     func unsupportedSchemasAreRefusedByKeyword(schema: String, error: JSONSchemaError) {
         #expect(throws: error) { try JSONSchemaGrammar(schema: schema) }

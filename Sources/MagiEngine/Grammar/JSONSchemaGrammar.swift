@@ -1,3 +1,5 @@
+import MagiJSON
+
 /// Turns a JSON Schema into a GBNF grammar whose strings are the JSON texts the schema accepts, in the
 /// manner of llama.cpp's `json-schema-to-grammar` (properties in their written order, required ones
 /// first; whitespace limited to a space or a line break and indentation).
@@ -17,7 +19,13 @@ public struct JSONSchemaGrammar {
     ///
     /// - Throws: ``JSONSchemaError`` naming the keyword and where it is.
     public init(schema schemaText: String) throws {
-        var converter = Converter(document: try JSONSchemaValue.parse(schemaText))
+        let document: JSONValue
+        do {
+            document = try JSONValue(parsing: schemaText)
+        } catch let error as JSONParseError {
+            throw JSONSchemaError.invalidJSON(offset: error.offset, message: error.reason)
+        }
+        var converter = Converter(document: document)
         let root = try converter.visit(converter.document, path: "", name: "root")
         if root != "root" { converter.define("root", root) }
         gbnf = converter.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
@@ -46,7 +54,7 @@ public struct JSONSchemaGrammar {
 }
 
 private struct Converter {
-    let document: JSONSchemaValue
+    let document: JSONValue
     var rules: [(name: String, body: String)] = []
     private var nameOfBody: [String: String] = [:]
     private var referenceRules: [String: String] = [:]
@@ -79,7 +87,7 @@ private struct Converter {
         "object": ["space", "string", "value"], "array": ["space", "value"],
     ]
 
-    init(document: JSONSchemaValue) { self.document = document }
+    init(document: JSONValue) { self.document = document }
 
     /// Defines a primitive rule (and those it uses) once; returns its name.
     mutating func primitive(_ name: String) -> String {
@@ -104,7 +112,7 @@ private struct Converter {
     }
 
     /// A GBNF expression (usually a rule name) for the values `schema` accepts.
-    mutating func visit(_ schema: JSONSchemaValue, path: String, name: String) throws -> String {
+    mutating func visit(_ schema: JSONValue, path: String, name: String) throws -> String {
         if case .bool(let b) = schema {
             guard b else { throw JSONSchemaError.invalidValue(keyword: "false", path: path, message: "a schema that accepts nothing cannot be generated") }
             return primitive("value")
@@ -122,12 +130,12 @@ private struct Converter {
             }
             return try reference(ref, path: path)
         }
-        if let value = schema["const"] { return rule(name, JSONSchemaGrammar.literal(value.jsonText) + " " + primitive("space")) }
+        if let value = schema["const"] { return rule(name, JSONSchemaGrammar.literal(value.compactText) + " " + primitive("space")) }
         if let values = schema["enum"] {
             guard case .array(let items) = values, !items.isEmpty else {
                 throw JSONSchemaError.invalidValue(keyword: "enum", path: path, message: "must be a non-empty array")
             }
-            let choices = items.map { JSONSchemaGrammar.literal($0.jsonText) }.joined(separator: " | ")
+            let choices = items.map { JSONSchemaGrammar.literal($0.compactText) }.joined(separator: " | ")
             return rule(name, "(" + choices + ") " + primitive("space"))
         }
         for keyword in ["anyOf", "oneOf"] {
@@ -165,7 +173,7 @@ private struct Converter {
         }
     }
 
-    private mutating func typed(_ type: String, _ schema: JSONSchemaValue, path: String, name: String) throws -> String {
+    private mutating func typed(_ type: String, _ schema: JSONValue, path: String, name: String) throws -> String {
         switch type {
         case "string": return try string(schema, path: path, name: name)
         case "number", "integer", "boolean", "null": return primitive(type)
@@ -175,7 +183,7 @@ private struct Converter {
         }
     }
 
-    private mutating func string(_ schema: JSONSchemaValue, path: String, name: String) throws -> String {
+    private mutating func string(_ schema: JSONValue, path: String, name: String) throws -> String {
         let minimum = try count("minLength", schema, path: path) ?? 0
         let maximum = try count("maxLength", schema, path: path)
         if case .string(let pattern)? = schema["pattern"] {
@@ -194,7 +202,7 @@ private struct Converter {
         return rule(name, #""\"" char"# + bound + #" "\"" "# + primitive("space"))
     }
 
-    private mutating func array(_ schema: JSONSchemaValue, path: String, name: String) throws -> String {
+    private mutating func array(_ schema: JSONValue, path: String, name: String) throws -> String {
         let minimum = try count("minItems", schema, path: path) ?? 0
         let maximum = try count("maxItems", schema, path: path)
         if let max = maximum, max < minimum {
@@ -211,9 +219,9 @@ private struct Converter {
         return rule(name, #""[" "# + space + " " + items + #" "]" "# + space)
     }
 
-    private mutating func object(_ schema: JSONSchemaValue, path: String, name: String) throws -> String {
+    private mutating func object(_ schema: JSONValue, path: String, name: String) throws -> String {
         let space = primitive("space")
-        var properties: [(key: String, value: JSONSchemaValue)] = []
+        var properties: [(key: String, value: JSONValue)] = []
         if let p = schema["properties"] {
             guard case .object(let members) = p else {
                 throw JSONSchemaError.invalidValue(keyword: "properties", path: path, message: "must be an object")
@@ -249,7 +257,7 @@ private struct Converter {
         for (key, valueSchema) in properties {
             let ruleName = name + "-" + Self.ruleNamePart(key)
             let value = try visit(valueSchema, path: path + "/properties/" + key, name: ruleName)
-            let kv = rule(ruleName + "-kv", JSONSchemaGrammar.literal(JSONSchemaValue.quoted(key)) + " " + space + #" ":" "# + space + " " + value)
+            let kv = rule(ruleName + "-kv", JSONSchemaGrammar.literal(JSONValue.quoted(key)) + " " + space + #" ":" "# + space + " " + value)
             if required.contains(key) { requiredKVs.append(kv) } else { optionalKVs.append(kv) }
         }
         let comma = #""," "# + space + " "
@@ -269,7 +277,7 @@ private struct Converter {
 
     private mutating func reference(_ ref: String, path: String) throws -> String {
         if let existing = referenceRules[ref] { return existing }
-        var target: JSONSchemaValue?
+        var target: JSONValue?
         for prefix in ["#/$defs/", "#/definitions/"] where ref.hasPrefix(prefix) {
             target = document[String(prefix.dropFirst(2).dropLast())]?[String(ref.dropFirst(prefix.count))]
         }
@@ -283,7 +291,7 @@ private struct Converter {
         return name
     }
 
-    private func count(_ keyword: String, _ schema: JSONSchemaValue, path: String) throws -> Int? {
+    private func count(_ keyword: String, _ schema: JSONValue, path: String) throws -> Int? {
         guard let value = schema[keyword] else { return nil }
         guard case .number(let text) = value, let n = Int(text), n >= 0 else {
             throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-negative integer")

@@ -1,3 +1,4 @@
+import MagiJSON
 /// A JSON Schema `pattern` (an ECMA-262 regular expression) as a GBNF expression over the characters of
 /// a JSON string body, escapes included.
 ///
@@ -219,6 +220,6 @@ struct JSONSchemaPattern {
 
     /// The GBNF literal of one character as it is written inside a JSON string.
     private static func literal(_ c: Character) -> String {
-        JSONSchemaGrammar.literal(String(JSONSchemaValue.quoted(String(c)).dropFirst().dropLast()))
+        JSONSchemaGrammar.literal(String(JSONValue.quoted(String(c)).dropFirst().dropLast()))
     }
 }

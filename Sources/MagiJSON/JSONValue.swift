@@ -39,6 +39,25 @@ public indirect enum JSONValue: Sendable, Equatable {
         self = try parser.parseDocument()
     }
 
+    /// The value as compact JSON (no spaces), the form grammars match literals against.
+    public var compactText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let literal): return literal
+        case .string(let s): return Self.quoted(s)
+        case .array(let items): return "[" + items.map(\.compactText).joined(separator: ",") + "]"
+        case .object(let members): return "{" + members.map { Self.quoted($0.key) + ":" + $0.value.compactText }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// `s` as a JSON string literal, escaped as Python's `json.dumps(s, ensure_ascii=False)` escapes it.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeString(s, to: &out)
+        return out
+    }
+
     /// The value as Python's `json.dumps(value, ensure_ascii=False)` writes it.
     public var pythonText: String {
         var out = ""

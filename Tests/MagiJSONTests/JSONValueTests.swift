@@ -1,4 +1,4 @@
-import MagiChat
+import MagiJSON
 import Testing
 
 /// JSON as Python's `json.dumps(value, ensure_ascii=False)` writes it (checked against CPython 3.11).
