@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Renders a GGUF model's own chat template (tokenizer.chat_template) with jinja2 for a set of
-conversations, as Hugging Face's apply_chat_template does, and writes them as JSON:
+"""Renders a chat template with jinja2 for a set of conversations, as Hugging Face's
+apply_chat_template does, and writes them as JSON:
 [{"messages": [...], "add_generation_prompt": bool, "text": "..."}]. The reference for magi's
-chat formats. Usage: render-chat-templates.py MODEL.gguf OUT.json"""
+chat formats. The template is a GGUF model's own (tokenizer.chat_template) or a .jinja file
+(Tests/MagiChatTests/Fixtures/llama3-instruct.jinja is Meta Llama 3 Instruct's published template).
+Usage: render-chat-templates.py MODEL.gguf|TEMPLATE.jinja OUT.json"""
 import json
 import sys
 
@@ -16,14 +18,18 @@ CONVERSATIONS = [
     [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
      {"role": "user", "content": "Tell me a joke\nabout cats."}],
     [{"role": "system", "content": "日本語で答えてください。"}, {"role": "user", "content": "こんにちは 👋"}],
+    [{"role": "user", "content": "  padded question \n\n"}, {"role": "assistant", "content": "\n answer "},
+     {"role": "user", "content": "next"}],
 ]
 
 
 def main():
-    model, out = sys.argv[1], sys.argv[2]
-    reader = gguf.GGUFReader(model)
-    field = reader.fields["tokenizer.chat_template"]
-    source = field.contents()
+    source_path, out = sys.argv[1], sys.argv[2]
+    if source_path.endswith(".jinja"):
+        with open(source_path, encoding="utf-8") as f:
+            source = f.read()
+    else:
+        source = gguf.GGUFReader(source_path).fields["tokenizer.chat_template"].contents()
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(source)
     cases = []

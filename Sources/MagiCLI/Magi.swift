@@ -3,13 +3,14 @@ import Foundation
 import MagiChat
 import MagiEngine
 import MagiTokenizer
+import MagiTools
 
 /// Dispatches `magi SUBCOMMAND …` to its command and everything else to the chat command, so the
 /// chat flags (`-p`, `-n`, `-m`, …) and the subcommands' flags of the same names never collide.
 @main
 enum MagiMain {
     static let subcommands: [String: any AsyncParsableCommand.Type] = [
-        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self,
+        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self,
     ]
 
     static func main() async {
@@ -34,10 +35,12 @@ struct Magi: AsyncParsableCommand {
               magi tokenize     print the token ids of a text
               magi perplexity   perplexity over a text, KL divergence against a base file
               magi bench        prompt processing and generation speed
+              magi render       draw a Markdown file (with TeX math) for the terminal
             """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup(title: "Tools") var toolOptions: ToolOptions
 
     @Option(name: [.customShort("p"), .long], help: "The prompt; piped standard input is appended to it.")
     var prompt: String?
@@ -53,10 +56,17 @@ struct Magi: AsyncParsableCommand {
     var jsonSchema: String?
     @Option(name: .customLong("json-schema-file"), help: "Constrain the answer to JSON matching the JSON Schema in this file.")
     var jsonSchemaFile: String?
+    @Option(name: .customLong("resume"), help: "Go on with the saved session NAME in the REPL (/sessions lists them).")
+    var resume: String?
+    @Flag(name: .customLong("continue"), help: "Go on with the most recently saved session in the REPL.")
+    var continueLatest = false
+    @Flag(name: .customLong("context-shift"), help: "When a reply fills the context window, forget the older half after the system prompt and go on instead of stopping.")
+    var contextShift = false
     @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning too (on standard error when standard output is not a terminal).")
     var showThinking = false
 
     func validate() throws {
+        if resume != nil && continueLatest { throw ValidationError("pass only one of --resume and --continue") }
         if [grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
             throw ValidationError("pass only one of --grammar-file, --json-schema and --json-schema-file")
         }
@@ -91,25 +101,75 @@ struct Magi: AsyncParsableCommand {
             if !text.isEmpty { piped = text }
         }
         let local = try modelOptions.load()
-        let turn = ChatTurn(model: local, session: modelOptions.session(for: local))
+        var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
+        if contextShift { turn.contextShiftKeep = raw ? 0 : systemPromptLength(local) }
+        let registry = try toolOptions.registry()
+        defer { registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() } }
+        let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
         if prompt != nil || piped != nil {
+            if resume != nil || continueLatest { throw CLIError("--resume and --continue go on with a session in the REPL; drop -p and piped input") }
             let text = [prompt, piped].compactMap { $0 }.joined(separator: prompt != nil && piped != nil ? "\n\n" : "")
             var messages: [ChatMessage] = []
             if let system { messages.append(.system(system)) }
             messages.append(.user(text))
-            let tokens = try turn.promptTokens(for: messages, rawText: raw ? text : nil)
             let thinking = ReasoningDisplay(shown: showThinking)
-            let reply = try await turn.generate(prompt: tokens, sampling: sampling.parameters(recommended: turn.recommendedSampling),
-                                                maxTokens: sampling.maxTokens, constraint: grammar, output: { thinking.write($0, answer: Self.writeOut) })
+            let parameters = sampling.parameters(recommended: turn.recommendedSampling)
+            let summary: GenerationSummary?
+            if raw {
+                let tokens = try turn.promptTokens(for: messages, rawText: text)
+                summary = try await turn.generate(prompt: tokens, sampling: parameters, maxTokens: sampling.maxTokens,
+                                                  constraint: grammar.map { .whole($0) },
+                                                  output: { thinking.write($0, answer: Self.writeOut) }).summary
+            } else {
+                // Nobody to ask in -p and pipe mode: calls need --yes or --allow-tool.
+                let tools = toolOptions.setup(registry: registry, countTokens: countTokens, ask: nil)
+                let model = LocalAgentModel(turn: turn, sampling: parameters, maxTokens: sampling.maxTokens,
+                                            answerConstraint: grammar, constrainsToolCalls: true,
+                                            requiresCall: tools.requiresCall)
+                let style = TerminalStyle(isEnabled: false)
+                summary = try await tools.loop(model: model).run(after: messages, shouldStop: { false }, output: { event in
+                    if case .stream(let piece) = event { thinking.write(piece, answer: Self.writeOut) } else { ToolTranscript.write(event, style: style) }
+                }).summary
+            }
             Self.writeOut("\n")
-            if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
-            if let notice = turn.contextFullNotice(for: reply.summary) { StandardError.write("magi: \(notice)\n") }
+            if let summary {
+                if verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
+                if let notice = turn.contextFullNotice(for: summary) { StandardError.write("magi: \(notice)\n") }
+            }
             return
         }
         guard stdinIsTerminal else { throw CLIError("no prompt: pass -p TEXT or pipe text on standard input") }
+        let tools = toolOptions.setup(registry: registry, countTokens: countTokens,
+                                      ask: toolOptions.allowAll ? nil : TerminalPermissionPrompt.ask)
+        let (session, resumed) = try openSession(model: local.path)
         var repl = REPL(turn: turn, settings: REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose),
-                        system: system)
+                        system: system, tools: tools, session: session, resumed: resumed)
         await repl.run()
+    }
+
+    /// Tokens of the system prompt (`--system`, else the template's) at the start of every chat prompt.
+    private func systemPromptLength(_ local: LocalModel) -> Int {
+        let messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+        let rendered = try? local.template.render(messages, addGenerationPrompt: false)
+        return (try? rendered?.tokens(using: local.tokenizer, sequenceStart: local.sequenceStart).count) ?? 0
+    }
+
+    /// The session the REPL autosaves to: the one `--resume` names or `--continue` finds, loaded,
+    /// else a new one named after the time.
+    private func openSession(model: String) throws -> (SessionSlot, REPLConversation?) {
+        let store = SessionStore.standard()
+        do {
+            guard let name = try resume.map({ try SessionName($0) }) ?? (continueLatest ? store.mostRecent() : nil) else {
+                return (SessionSlot(store: store, name: store.unusedName(), model: model), nil)
+            }
+            let slot = SessionSlot(store: store, name: name, model: model)
+            let loaded = try slot.load(name)
+            let note = loaded.otherModel.map { ", saved with \($0) and rendered in this model's format" } ?? ""
+            StandardError.write("magi: resuming session \(name) (\(loaded.conversation.exchanges.count) exchanges\(note))\n")
+            return (slot, loaded.conversation)
+        } catch {
+            throw CLIError("\(error)")
+        }
     }
 
     private static func writeOut(_ s: String) {
@@ -120,7 +180,7 @@ struct Magi: AsyncParsableCommand {
 
 /// Where pipe and `-p` mode put each part of a reply: the answer on standard output; reasoning
 /// only with `--show-thinking`, dimmed on a terminal, else on standard error so the answer stays
-/// clean; tool calls as a note on standard error (no tools are offered yet).
+/// clean; tool calls are left to the agent loop's transcript.
 struct ReasoningDisplay: Sendable {
     let shown: Bool
     private let terminal = isatty(STDOUT_FILENO) == 1
@@ -133,7 +193,7 @@ struct ReasoningDisplay: Sendable {
         case let .reasoning(piece) where shown:
             if terminal { answer("\u{1B}[2m" + piece + "\u{1B}[0m") } else { StandardError.write(piece) }
         case .reasoning: break
-        case let .toolCall(call): StandardError.write("magi: the model called \(call.name) (no tools are enabled)\n")
+        case .toolCall: break
         case let .malformedToolCall(error): StandardError.write("magi: \(error)\n")
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import MagiTokenizer
 
 /// How a model family lays out a conversation, with its special tokens.
@@ -90,11 +91,32 @@ public enum ChatFormat: String, Sendable, CaseIterable, Codable {
         try render(Conversation(messages: messages), addGenerationPrompt: addGenerationPrompt)
     }
 
-    /// Hermes/Qwen style: `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>` after the text.
+    /// Hermes/Qwen style: tools listed in `<tools>` at the end of the system message (one is added
+    /// when there is none), calls as `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>` after
+    /// the text, results as a user message of `<tool_response>` blocks.
     private func renderChatML(_ conversation: Conversation, addGenerationPrompt: Bool) throws -> Prompt {
-        guard conversation.tools.isEmpty else { throw ChatFormatError.unsupported(feature: "tool definitions", format: self) }
+        var messages = conversation.messages
+        if !conversation.tools.isEmpty {
+            let tools = conversation.tools.map(\.functionObject.pythonText).joined(separator: "\n")
+            let block = "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+                + "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n\(tools)\n</tools>\n\n"
+                + "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
+                + "<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"
+            if messages.first?.role == .system {
+                messages[0] = .system(messages[0].content + "\n\n" + block)
+            } else {
+                messages.insert(.system(block), at: 0)
+            }
+        }
         var p = Prompt()
-        for m in conversation.messages {
+        for (index, m) in messages.enumerated() {
+            if m.role == .tool {
+                // Consecutive results share one user message.
+                if index == 0 || messages[index - 1].role != .tool { p.special("<|im_start|>"); p.text("user") }
+                p.text("\n<tool_response>\n\(m.content)\n</tool_response>")
+                if index + 1 == messages.count || messages[index + 1].role != .tool { p.special("<|im_end|>"); p.text("\n") }
+                continue
+            }
             p.special("<|im_start|>")
             p.text("\(m.role.rawValue)\n\(m.content)")
             for (i, call) in m.toolCalls.enumerated() {
@@ -120,7 +142,8 @@ public enum ChatFormat: String, Sendable, CaseIterable, Codable {
             p.special("<|start_header_id|>")
             p.text(m.role == .tool ? "ipython" : m.role.rawValue)
             p.special("<|end_header_id|>")
-            p.text("\n\n\(m.content)")
+            // Meta's template writes `message['content'] | trim`.
+            p.text("\n\n" + m.content.trimmingCharacters(in: .whitespacesAndNewlines))
             p.special("<|eot_id|>")
         }
         if addGenerationPrompt {

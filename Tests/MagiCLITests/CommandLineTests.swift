@@ -94,6 +94,18 @@ import Testing
         #expect(schema.status != 0 && schema.stderr.contains("format"), "\(schema.stderr)")
     }
 
+    @Test func renderDrawsMarkdownAndMath() throws {
+        let document = "# Result\n\n| x | $x^2$ |\n|---|---|\n| 3 | 9 |\n\nSo $\\alpha \\le \\frac{1}{2}$ and **bold**.\n"
+        let plain = try magi(["render", "--color", "never", "--width", "40", "-"], stdin: document)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(!plain.stdout.contains("\u{1B}"))
+        #expect(plain.stdout.contains("│") && plain.stdout.contains("x²") && plain.stdout.contains("α ≤ 1/2"), "\(plain.stdout)")
+        let colored = try magi(["render", "--color", "always", "-"], stdin: document)
+        #expect(colored.stdout.contains("\u{1B}["))
+        let missing = try magi(["render", "/nonexistent.md"])
+        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func badFlagsAreRejected() throws {
         let r = try magi(["--temp", "-1", "-p", "x"])
         #expect(r.status != 0 && r.stderr.contains("--temp"))

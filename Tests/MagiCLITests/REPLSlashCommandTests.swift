@@ -18,8 +18,11 @@ import Testing
         #expect(parse("/show template") == .success(.show(.template)))
         #expect(parse("/retry") == .success(.retry))
         #expect(parse("/undo") == .success(.undo))
-        #expect(parse("/save ~/chat.json") == .success(.save(path: "~/chat.json")))
-        #expect(parse("/load a b.json") == .success(.load(path: "a b.json")))
+        #expect(parse("/save work") == .success(.save(name: "work")))
+        #expect(parse("/load a b") == .success(.load(name: "a b")))
+        #expect(parse("/sessions") == .success(.sessions))
+        #expect(parse("/context") == .success(.context))
+        #expect(parse("/compact") == .success(.compact))
         #expect(parse("/exit") == .success(.exit))
     }
 
@@ -54,7 +57,7 @@ import Testing
         #expect(parse("/set temperature 1 2") == .failure(.unexpectedArgument(usage: "/set KEY VALUE")))
         #expect(parse("/clear all") == .failure(.unexpectedArgument(usage: "/clear")))
         #expect(parse("/show") == .failure(.missingArgument(usage: "/show WHAT")))
-        #expect(parse("/save") == .failure(.missingArgument(usage: "/save FILE")))
+        #expect(parse("/save") == .failure(.missingArgument(usage: "/save NAME")))
     }
 
     @Test func editDistanceCountsSwapsAsOne() {
@@ -64,14 +67,14 @@ import Testing
         #expect(SlashCommand.editDistance("kitten", "sitting") == 3)
     }
 
-    @Test func completionOffersCommandsSettingsAndPaths() {
-        #expect(SlashCommand.completion(before: "", word: "/s") == .words(["/system", "/set", "/show", "/save"]))
+    @Test func completionOffersCommandsSettingsAndSessions() {
+        #expect(SlashCommand.completion(before: "", word: "/s") == .words(["/system", "/set", "/show", "/save", "/sessions"]))
         #expect(SlashCommand.completion(before: "", word: "/") == .words(SlashCommand.names.map { "/" + $0 }))
         #expect(SlashCommand.completion(before: "/set ", word: "t") == .words(["temperature", "top_p", "top_k"]))
         #expect(SlashCommand.completion(before: "/set verbose ", word: "o") == .words(["on", "off"]))
         #expect(SlashCommand.completion(before: "/show ", word: "") == .words(["params", "system", "info", "template"]))
-        #expect(SlashCommand.completion(before: "/save ", word: "~/ch") == .filePaths)
-        #expect(SlashCommand.completion(before: "/load ", word: "") == .filePaths)
+        #expect(SlashCommand.completion(before: "/load ", word: "wo", sessions: { ["work", "play", "world"] }) == .words(["work", "world"]))
+        #expect(SlashCommand.completion(before: "/save ", word: "", sessions: { ["work"] }) == .words(["work"]))
         #expect(SlashCommand.completion(before: "tell me ", word: "/s") == .words([]))
         #expect(SlashCommand.completion(before: "/clear ", word: "") == .words([]))
     }

@@ -8,6 +8,9 @@ import MagiTokenizer
 struct ChatTurn {
     let model: LocalModel
     let session: InferenceSession
+    /// With `--context-shift`: the tokens kept at the start of the window (the system prompt) when
+    /// a full window is shifted instead of stopping the reply; nil stops it.
+    var contextShiftKeep: Int? = nil
 
     /// A finished reply: the assistant message (answer, reasoning, tool calls), its answer text,
     /// and how generation went (`.cancelled` when interrupted).
@@ -35,6 +38,24 @@ struct ChatTurn {
         return tokens
     }
 
+    /// The tokens of `conversation` (tools, tool calls and results included) opened for the assistant.
+    ///
+    /// - Throws: as ``promptTokens(for:rawText:)``.
+    func promptTokens(for conversation: Conversation) throws(ChatTurnError) -> [Int32] {
+        let tokens: [Int32]
+        do { tokens = try model.promptTokens(for: conversation) } catch { throw .chatFormat(error) }
+        guard tokens.count < session.contextSize else {
+            throw .promptTooLong(tokens: tokens.count, contextSize: session.contextSize)
+        }
+        return tokens
+    }
+
+    /// A grammar the output must follow: all of it, or what follows a trigger (tool calls).
+    enum Constraint {
+        case whole(Grammar)
+        case lazy(Grammar, trigger: GrammarTrigger)
+    }
+
     /// The model card's sampling for this model's family, if magi knows it (Magistral: 0.7 / 0.95).
     var recommendedSampling: SamplingParameters? {
         model.template.format.flatMap(RecommendedSettings.forFormat).map { card in
@@ -53,14 +74,20 @@ struct ChatTurn {
     /// Generation runs on its own thread and this returns only once it has stopped, so the session
     /// is free for the next turn however the turn ended. `shouldStop` is polled before each token
     /// (not during prompt evaluation); when it says stop, the reply so far is returned as cancelled.
-    /// A `constraint` masks every token that would leave its grammar.
-    func generate(prompt: [Int32], sampling: SamplingParameters, maxTokens: Int?, constraint: Grammar? = nil,
+    /// A `constraint` masks every token that would leave its grammar (after its trigger, if lazy).
+    func generate(prompt: [Int32], sampling: SamplingParameters, maxTokens: Int?, constraint: Constraint? = nil,
                   shouldStop: @escaping @Sendable () -> Bool = { false },
                   output: @escaping @Sendable (StreamEvent) -> Void) async throws -> Reply {
-        let request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopTokens: model.stopTokens)
+        let request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopTokens: model.stopTokens,
+                                        contextShiftKeep: contextShiftKeep)
         let (session, tokenizer) = (session, model.tokenizer)
         var sampler = Sampler(sampling)
-        if let constraint { sampler.prepend(GrammarConstraint(grammar: constraint, trie: TokenTrie(tokenizer: tokenizer))) }
+        switch constraint {
+        case .whole(let grammar)?: sampler.prepend(GrammarConstraint(grammar: grammar, trie: TokenTrie(tokenizer: tokenizer)))
+        case let .lazy(grammar, trigger)?:
+            sampler.prepend(GrammarConstraint(grammar: grammar, trie: TokenTrie(tokenizer: tokenizer), lazyUntil: trigger))
+        case nil: break
+        }
         return try await withCheckedThrowingContinuation { [sampler] continuation in
             let thread = Thread {
                 var parser = TokenStreamParser(tokenizer: tokenizer)
@@ -86,11 +113,12 @@ struct ChatTurn {
         }
     }
 
-    /// One line of timings and context use, for `-v` and `/set verbose on`.
+    /// One line of timings and context use, for `-v` and `/set verbose on`; the prompt's count is
+    /// of the tokens prefilled after the prefix the KV cache already held.
     func statusLine(for summary: GenerationSummary) -> String {
         let prompt = String(format: "%.1f", summary.promptTokensPerSecond)
         let generation = String(format: "%.1f", summary.generationTokensPerSecond)
-        return "prompt: \(summary.promptTokens) tokens, \(prompt) t/s · generation: \(summary.generatedTokens) tokens, \(generation) t/s"
+        return "prompt: \(summary.promptTokens) new tokens, \(prompt) t/s · generation: \(summary.generatedTokens) tokens, \(generation) t/s"
             + " · context: \(session.tokens.count)/\(session.contextSize) · stop: \(summary.reason.rawValue)"
     }
 
@@ -112,5 +140,21 @@ enum ChatTurnError: Error, CustomStringConvertible {
         case let .promptTooLong(tokens, contextSize):
             return "the prompt has \(tokens) tokens, more than the context window of \(contextSize); raise it with -c"
         }
+    }
+}
+
+extension ChatTurn {
+    /// `conversation` fitted into the window by ``ContextBudget``, keeping room for an answer of
+    /// `maxTokens` (a quarter of the window when nil); the fit says what was left out.
+    ///
+    /// - Throws: ``ContextBudgetError`` when the system prompt, tools and latest message alone are too
+    ///   long, ``ChatTurnError/chatFormat(_:)`` when the chat format cannot render the conversation.
+    func fit(_ conversation: Conversation, maxTokens: Int?) throws -> ContextFit {
+        try ContextBudget(contextSize: session.contextSize, maxAnswerTokens: maxTokens).fit(conversation, measure: measure)
+    }
+
+    /// The length in tokens of `conversation`'s prompt, opened for the assistant.
+    func measure(_ conversation: Conversation) throws(ChatTurnError) -> Int {
+        do { return try model.promptTokens(for: conversation).count } catch { throw .chatFormat(error) }
     }
 }

@@ -10,12 +10,21 @@ struct REPL {
     let turn: ChatTurn
     var settings: REPLSettings
     var conversation: REPLConversation
+    /// The tools offered and the permissions given so far.
+    let tools: ToolSetup
+    /// Where every turn autosaves the conversation.
+    var session: SessionSlot
     private let style = TerminalStyle.standardOutput
 
-    init(turn: ChatTurn, settings: REPLSettings, system: String?) {
+    /// A REPL on a new conversation, or on `resumed` (whose system message `system` replaces when given).
+    init(turn: ChatTurn, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot,
+         resumed: REPLConversation? = nil) {
         self.turn = turn
         self.settings = settings
-        self.conversation = REPLConversation(system: system)
+        self.tools = tools
+        self.session = session
+        self.conversation = resumed ?? REPLConversation(system: system)
+        if let system { conversation.system = system }
     }
 
     /// `${XDG_DATA_HOME:-~/.local/share}/magi/history` (a relative XDG_DATA_HOME is ignored, as the spec says).
@@ -56,23 +65,38 @@ struct REPL {
         var next = conversation
         if retrying { next.removeLast() }
         do {
-            let prompt = try turn.promptTokens(for: next.messages + [.user(question)])
             let interruptsBefore = InterruptSignal.count
-            let reply = try await turn.generate(prompt: prompt, sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens,
-                                                shouldStop: { InterruptSignal.count != interruptsBefore },
-                                                output: { [style] event in
-                                                    switch event {
-                                                    case let .text(piece): FileHandle.standardOutput.write(Data(piece.utf8))
-                                                    case let .reasoning(piece): FileHandle.standardOutput.write(Data(style.dim(piece).utf8))
-                                                    case let .toolCall(call): StandardError.write("magi: the model called \(call.name) (no tools are enabled)\n")
-                                                    case let .malformedToolCall(error): StandardError.write("magi: \(error)\n")
-                                                    }
-                                                })
+            let model = LocalAgentModel(turn: turn, sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens,
+                                        answerConstraint: nil, constrainsToolCalls: true, requiresCall: tools.requiresCall)
+            let fit = try turn.fit(Conversation(messages: next.promptMessages + [.user(question)], tools: offeredTools),
+                                   maxTokens: settings.maxTokens)
+            if !fit.reduction.isEmpty { StandardError.write("magi: \(fit.reduction)\n") }
+            next.leaveOut(fit.reduction.droppedTurns)
+            let display = AnswerDisplay()
+            let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
+                                                               shouldStop: { InterruptSignal.count != interruptsBefore },
+                                                               output: { [style] event in
+                                                                   switch event {
+                                                                   case let .stream(.text(piece)): display.text(piece)
+                                                                   case let .stream(.reasoning(piece)):
+                                                                       display.finish()
+                                                                       FileHandle.standardOutput.write(Data(style.dim(piece).utf8))
+                                                                   case .stream(.toolCall): break
+                                                                   case let .stream(.malformedToolCall(error)): StandardError.write("magi: \(error)\n")
+                                                                   default:
+                                                                       display.finish()
+                                                                       ToolTranscript.write(event, style: style)
+                                                                   }
+                                                               })
+            display.finish()
             write(reply.wasInterrupted ? " " + style.dim("[interrupted]") + "\n\n" : "\n\n")
-            next.append(.init(question: question, answer: reply.text, wasInterrupted: reply.wasInterrupted))
+            next.append(.init(question: question, replies: reply.messages, wasInterrupted: reply.wasInterrupted))
             conversation = next
-            if let notice = turn.contextFullNotice(for: reply.summary) { StandardError.write("magi: \(notice)\n") }
-            if settings.verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
+            autosave()
+            if let summary = reply.summary {
+                if let notice = turn.contextFullNotice(for: summary) { StandardError.write("magi: \(notice)\n") }
+                if settings.verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
+            }
         } catch {
             report("\(error)")
         }
@@ -99,31 +123,55 @@ struct REPL {
             write(show(subject) + "\n")
         case .clear:
             conversation.clear()
-            write(style.dim("conversation cleared") + "\n")
+            session.name = session.store.unusedName()
+            write(style.dim("conversation cleared; later turns autosave to the new session \(session.name)") + "\n")
         case .retry:
             guard let last = conversation.exchanges.last else { report("nothing to retry"); break }
             await answer(last.question, retrying: true)
         case .undo:
             guard conversation.removeLast() != nil else { report("nothing to undo"); break }
             write(style.dim("last exchange dropped") + "\n")
-        case .save(let path):
+        case .save(let name):
             do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-                try encoder.encode(Conversation(messages: conversation.messages)).write(to: URL(fileURLWithPath: expandingTilde(path)))
-                write(style.dim("saved \(conversation.exchanges.count) exchanges to \(path)") + "\n")
+                var target = session
+                target.name = try SessionName(name)
+                try target.save(conversation)
+                session = target
+                write(style.dim("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it") + "\n")
             } catch {
-                report("\(path): \(error.localizedDescription)")
+                report("\(error)")
             }
-        case .load(let path):
+        case .load(let name):
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: expandingTilde(path)))
-                conversation = try REPLConversation(messages: JSONDecoder().decode(Conversation.self, from: data).messages)
-                write(style.dim("loaded \(conversation.exchanges.count) exchanges from \(path)") + "\n")
+                let loaded = try session.load(SessionName(name))
+                conversation = loaded.conversation
+                session.name = try SessionName(name)
+                let note = loaded.otherModel.map { " (saved with \($0), rendered in this model's format)" } ?? ""
+                write(style.dim("loaded \(conversation.exchanges.count) exchanges from \(name)\(note)") + "\n")
             } catch let error as ConversationFileError {
-                report("\(path): \(error)")
+                report("\(name): \(error)")
             } catch {
-                report("\(path): \(error.localizedDescription)")
+                report("\(error)")
+            }
+        case .sessions:
+            do {
+                let listings = try session.store.list()
+                write(listings.isEmpty ? style.dim("no saved sessions in \(session.store.directory)") + "\n" : Self.table(of: listings, current: session.name))
+            } catch {
+                report("\(error)")
+            }
+        case .compact:
+            await compact()
+        case .context:
+            do {
+                let messages = Conversation(messages: conversation.promptMessages, tools: offeredTools)
+                let usage = try ContextUsage(of: messages, contextSize: turn.session.contextSize, measure: turn.measure)
+                let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
+                let leftOut = conversation.leftOut > 0 ? "; \(conversation.leftOut) oldest exchanges left out (kept in the session)" : ""
+                write(usage.table + "\n" + style.dim("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them"
+                                                      + leftOut) + "\n")
+            } catch {
+                report("\(error)")
             }
         case .exit:
             return false
@@ -167,6 +215,56 @@ struct REPL {
         ]).joined(separator: "\n") + "\n"
     }()
 
+    /// `/sessions`: one line per session, newest first, the current one marked with `*`.
+    static func table(of listings: [SessionListing], current: SessionName) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        let width = listings.map(\.name.description.count).max() ?? 0
+        return listings.map { listing in
+            let size = listing.byteCount < 10_000 ? "\(listing.byteCount) B" : "\(listing.byteCount / 1000) kB"
+            return (listing.name == current ? "* " : "  ") + listing.name.description.padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  " + formatter.string(from: listing.modified) + "  " + size
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// `/compact`: asks the model to summarise every exchange but the last, shows the summary and
+    /// puts it in their place (the session keeps the compacted conversation).
+    private mutating func compact() async {
+        guard conversation.exchanges.count >= 2 else { report("nothing to compact: fewer than two exchanges"); return }
+        var older = conversation
+        older.removeLast()
+        do {
+            let fit = try turn.fit(Conversation(messages: older.messages + [.user(REPLConversation.summaryRequest)]), maxTokens: settings.maxTokens)
+            if !fit.reduction.isEmpty { StandardError.write("magi: \(fit.reduction)\n") }
+            let interruptsBefore = InterruptSignal.count
+            let reply = try await turn.generate(prompt: turn.promptTokens(for: fit.conversation), sampling: settings.samplingForNextAnswer(),
+                                                maxTokens: settings.maxTokens, shouldStop: { InterruptSignal.count != interruptsBefore },
+                                                output: { [style] event in
+                                                    if case let .text(piece) = event { FileHandle.standardOutput.write(Data(style.dim(piece).utf8)) }
+                                                })
+            write("\n")
+            guard !reply.wasInterrupted, !reply.text.isEmpty else { report("compaction stopped: the conversation is unchanged"); return }
+            let count = conversation.exchanges.count - 1
+            conversation.compact(into: reply.text.trimmingWhitespace())
+            autosave()
+            write(style.dim("\(count) exchanges replaced by the summary above") + "\n")
+        } catch {
+            report("\(error)")
+        }
+    }
+
+    /// The tools offered, as the chat format lists them.
+    private var offeredTools: [ToolDefinition] {
+        tools.loop(model: LocalAgentModel(turn: turn, sampling: settings.sampling, maxTokens: nil, answerConstraint: nil,
+                                          constrainsToolCalls: false)).toolDefinitions
+    }
+
+    /// Saves the conversation to the current session, reporting a failure in one line.
+    private func autosave() {
+        do { try session.save(conversation) } catch { report("autosave: \(error)") }
+    }
+
     private func write(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
@@ -174,9 +272,5 @@ struct REPL {
     /// One line on standard error.
     private func report(_ message: String) {
         StandardError.write("error: \(message)\n")
-    }
-
-    private func expandingTilde(_ path: String) -> String {
-        (path as NSString).expandingTildeInPath
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MagiChat
 import MagiEngine
 
@@ -68,43 +69,86 @@ struct REPLConversation: Equatable {
     struct Exchange: Equatable {
         var question: String
         var answer: String
+        /// The reply in full when it is more than `answer`: assistant messages with their reasoning
+        /// and tool calls, and tool results, in order (empty: one assistant message of `answer`).
+        var steps: [ChatMessage] = []
         /// Ctrl-C cut the answer short; the part written so far stays in the conversation.
         var wasInterrupted = false
+
+        /// The messages of the reply.
+        var replies: [ChatMessage] { steps.isEmpty ? [.assistant(answer)] : steps }
     }
 
     /// nil: the chat template's default system message, if it has one.
     var system: String?
     private(set) var exchanges: [Exchange] = []
+    /// The oldest exchanges the context budget has left out of the prompts (they stay in the
+    /// session); remembered so that the next prompts start alike and reuse the KV cache.
+    private(set) var leftOut = 0
 
     init(system: String? = nil) { self.system = system }
 
-    /// The messages to render, oldest first.
-    var messages: [ChatMessage] {
-        (system.map { [.system($0)] } ?? []) + exchanges.flatMap { [.user($0.question), .assistant($0.answer)] }
+    /// Every message, oldest first, as the session keeps them.
+    var messages: [ChatMessage] { messages(from: 0) }
+
+    /// The messages the next prompt starts from: the system message and the exchanges not left out.
+    var promptMessages: [ChatMessage] { messages(from: leftOut) }
+
+    private func messages(from first: Int) -> [ChatMessage] {
+        (system.map { [.system($0)] } ?? []) + exchanges[first...].flatMap { [.user($0.question)] + $0.replies }
     }
 
     mutating func append(_ exchange: Exchange) { exchanges.append(exchange) }
 
+    /// Leaves `count` more of the oldest exchanges out of the prompts.
+    mutating func leaveOut(_ count: Int) { leftOut = min(exchanges.count, leftOut + count) }
+
     /// Drops the last exchange and returns it (nil when there is none).
     @discardableResult
-    mutating func removeLast() -> Exchange? { exchanges.popLast() }
+    mutating func removeLast() -> Exchange? {
+        defer { leftOut = min(leftOut, exchanges.count) }
+        return exchanges.popLast()
+    }
+
+    /// What `/compact` asks the model, and the question the summary answers in the conversation.
+    static let summaryRequest = "Summarise our conversation so far in a few sentences: the facts, names, decisions and open questions. Reply with the summary only."
+
+    /// Replaces every exchange but the last by one whose answer is `summary` (of those exchanges).
+    mutating func compact(into summary: String) {
+        guard let last = exchanges.last else { return }
+        exchanges = [Exchange(question: Self.summaryRequest, answer: summary), last]
+        leftOut = 0
+    }
 
     /// Forgets every exchange; the system message stays.
-    mutating func clear() { exchanges.removeAll() }
+    mutating func clear() {
+        exchanges.removeAll()
+        leftOut = 0
+    }
 
-    /// The conversation in `messages`: an optional system message, then user and assistant turns in
-    /// alternation (a last question without answer is dropped).
+    /// The conversation in `messages`: an optional system message, then turns of a user message
+    /// followed by assistant messages and tool results (a last question without answer is dropped).
     init(messages: [ChatMessage]) throws(ConversationFileError) {
         var rest = messages[...]
         if rest.first?.role == .system { system = rest.removeFirst().content }
         while let question = rest.first {
             guard question.role == .user else { throw .unexpectedRole(question.role, position: messages.count - rest.count + 1) }
             rest.removeFirst()
-            guard let answer = rest.first else { break }
-            guard answer.role == .assistant else { throw .unexpectedRole(answer.role, position: messages.count - rest.count + 1) }
-            rest.removeFirst()
-            exchanges.append(Exchange(question: question.content, answer: answer.content))
+            guard let first = rest.first else { break }
+            guard first.role == .assistant else { throw .unexpectedRole(first.role, position: messages.count - rest.count + 1) }
+            let replies = Array(rest.prefix { $0.role == .assistant || $0.role == .tool })
+            rest.removeFirst(replies.count)
+            exchanges.append(Exchange(question: question.content, replies: replies))
         }
+    }
+}
+
+extension REPLConversation.Exchange {
+    /// The exchange of `question` and `replies` (assistant messages and tool results), whose answer
+    /// is the text of the last assistant message; the replies are kept whole when they say more.
+    init(question: String, replies: [ChatMessage], wasInterrupted: Bool = false) {
+        let answer = replies.last { $0.role == .assistant }?.content ?? ""
+        self.init(question: question, answer: answer, steps: replies == [.assistant(answer)] ? [] : replies, wasInterrupted: wasInterrupted)
     }
 }
 
@@ -115,7 +159,30 @@ enum ConversationFileError: Error, Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case let .unexpectedRole(role, position):
-            return "message \(position) is from \(role.rawValue): the REPL takes a system message, then user and assistant turns in alternation"
+            return "message \(position) is from \(role.rawValue): the REPL takes a system message, then turns of a user message and the replies to it"
         }
+    }
+}
+
+/// The saved session a REPL writes to: every turn autosaves the conversation under ``name``.
+struct SessionSlot {
+    let store: SessionStore
+    var name: SessionName
+    /// The model recorded in the session.
+    let model: String
+
+    /// Writes `conversation` under ``name``, atomically.
+    func save(_ conversation: REPLConversation) throws(SessionError) {
+        try store.save(SavedSession(conversation: Conversation(messages: conversation.messages), model: model), as: name)
+    }
+
+    /// The conversation saved as `name` (rendered again in this model's format when the REPL sends it),
+    /// with the model it was saved with when that is another one.
+    ///
+    /// - Throws: ``SessionError``, or ``ConversationFileError`` when the messages do not alternate.
+    func load(_ name: SessionName) throws -> (conversation: REPLConversation, otherModel: String?) {
+        let saved = try store.load(name)
+        let conversation = try REPLConversation(messages: saved.conversation.messages)
+        return (conversation, saved.model.flatMap { $0 == model ? nil : ($0 as NSString).lastPathComponent })
     }
 }

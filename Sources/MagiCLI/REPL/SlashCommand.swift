@@ -1,3 +1,5 @@
+import MagiChat
+
 /// A command typed at the REPL prompt, such as `/set temperature 0.7`.
 ///
 /// Names match whole words only: `/sys` is not `/system` (tab completion is the shortcut).
@@ -10,10 +12,16 @@ enum SlashCommand: Equatable {
     case clear
     case retry
     case undo
-    /// `/save FILE`: the conversation as JSON.
-    case save(path: String)
-    /// `/load FILE`: a conversation saved by `/save`, replacing the current one.
-    case load(path: String)
+    /// `/save NAME`: the conversation as the session NAME, which later turns autosave to.
+    case save(name: String)
+    /// `/load NAME`: the session NAME, replacing the current conversation.
+    case load(name: String)
+    /// `/sessions`: the saved sessions, newest first.
+    case sessions
+    /// `/context`: what the context window holds, part by part.
+    case context
+    /// `/compact`: the model summarises the older exchanges into one.
+    case compact
     case exit
 
     /// Every command: its name, argument synopsis and one-line summary, in the order `/help` lists them.
@@ -22,18 +30,21 @@ enum SlashCommand: Equatable {
         ("system", "[TEXT]", "show the system message, or replace it"),
         ("set", "KEY VALUE", "change a setting: " + Setting.allCases.map(\.rawValue).joined(separator: ", ")),
         ("show", "WHAT", "show " + ShowSubject.allCases.map(\.rawValue).joined(separator: ", ")),
-        ("clear", "", "forget the conversation (the system message stays)"),
+        ("clear", "", "start a new conversation and session (the system message stays)"),
         ("retry", "", "answer the last message again"),
         ("undo", "", "drop the last exchange"),
-        ("save", "FILE", "write the conversation to FILE as JSON"),
-        ("load", "FILE", "replace the conversation by one written with /save"),
+        ("save", "NAME", "save the conversation as session NAME (later turns autosave to it)"),
+        ("load", "NAME", "replace the conversation by the saved session NAME"),
+        ("sessions", "", "list the saved sessions, newest first"),
+        ("context", "", "show what the context window holds, in tokens"),
+        ("compact", "", "replace the older exchanges by a summary the model writes"),
         ("exit", "", "leave (Ctrl-D does too)"),
     ]
 
     static var names: [String] { catalog.map(\.name) }
 
-    /// Commands whose argument is a file path, completed as one.
-    static let commandsTakingPaths: Set<String> = ["save", "load"]
+    /// Commands whose argument is a session name, completed from the saved sessions.
+    static let commandsTakingSessions: Set<String> = ["save", "load"]
 
     /// Parses a line that starts with `/`.
     ///
@@ -73,8 +84,11 @@ enum SlashCommand: Equatable {
         case "clear": return try noArgument(.clear)
         case "retry": return try noArgument(.retry)
         case "undo": return try noArgument(.undo)
-        case "save": return .save(path: try requiredArgument())
-        case "load": return .load(path: try requiredArgument())
+        case "save": return .save(name: try requiredArgument())
+        case "load": return .load(name: try requiredArgument())
+        case "sessions": return try noArgument(.sessions)
+        case "context": return try noArgument(.context)
+        case "compact": return try noArgument(.compact)
         case "exit": return try noArgument(.exit)
         default:
             throw .unknownCommand(name, suggestion: nearest(to: name, among: names))
@@ -83,6 +97,11 @@ enum SlashCommand: Equatable {
 
     /// What tab should offer for `word`, the word under the cursor, given the text before it.
     static func completion(before: String, word: String) -> Completion {
+        completion(before: before, word: word) { ((try? SessionStore.standard().list()) ?? []).map(\.name.description) }
+    }
+
+    /// What tab should offer, with `sessions` giving the names of the saved sessions.
+    static func completion(before: String, word: String, sessions: () -> [String]) -> Completion {
         let previous = before.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let first = previous.first ?? (word.hasPrefix("/") ? word : nil), first.hasPrefix("/") else {
             return .words([])
@@ -93,7 +112,7 @@ enum SlashCommand: Equatable {
         case ("set", 1): return .words(Setting.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case ("set", 2) where previous[1] == Setting.verbose.rawValue: return .words(["on", "off"].filter { $0.hasPrefix(word) })
         case ("show", 1): return .words(ShowSubject.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
-        case (_, 1) where commandsTakingPaths.contains(command): return .filePaths
+        case (_, 1) where commandsTakingSessions.contains(command): return .words(sessions().filter { $0.hasPrefix(word) })
         default: return .words([])
         }
     }

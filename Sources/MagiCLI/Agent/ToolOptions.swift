@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import MagiChat
+import MagiEngine
+import MagiTools
+
+/// The command-line flags of tool use: which tools are offered, who allows their calls, and the
+/// loop's limits.
+struct ToolOptions: ParsableArguments {
+    @Option(name: .customLong("tools"), help: "Tools to offer the model, comma-separated, or 'all' (built-in: \(BuiltinTools.names.joined(separator: ", ")); plugins by their names).")
+    var tools: String?
+    @Flag(name: [.customShort("y"), .customLong("yes")], help: "Run every tool call without asking (scripts).")
+    var allowAll = false
+    @Option(name: .customLong("allow-tool"), help: "Run this tool's calls without asking; repeatable.")
+    var allowList: [String] = []
+    @Option(name: .customLong("max-tool-steps"), help: "The most replies in one turn with tools.")
+    var maxSteps = 8
+    @Option(name: .customLong("tool-result-tokens"), help: "Trim each tool result to this many tokens.")
+    var resultTokens = 2000
+    @Option(name: .customLong("tool-choice"), help: "auto: the model decides; required: its first reply in a turn must call a tool (ChatML models).")
+    var toolChoice: ToolChoice = .auto
+    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo, searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY).")
+    var searchProvider = "duckduckgo"
+    @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL).")
+    var searXNGURL: String?
+
+    func validate() throws {
+        if maxSteps < 1 { throw ValidationError("--max-tool-steps must be at least 1") }
+        if resultTokens < 16 { throw ValidationError("--tool-result-tokens must be at least 16") }
+        if toolChoice == .required && tools == nil { throw ValidationError("--tool-choice required needs --tools") }
+    }
+
+    /// The web search provider the flags and environment name.
+    func provider(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SearchProvider {
+        switch searchProvider.lowercased() {
+        case "duckduckgo", "ddg":
+            return .duckDuckGo()
+        case "searxng", "searx":
+            guard let url = searXNGURL ?? environment["MAGI_SEARXNG_URL"], !url.isEmpty else {
+                throw CLIError("--search-provider searxng needs --searxng-url URL or MAGI_SEARXNG_URL")
+            }
+            return .searXNG(base: url.hasSuffix("/") ? String(url.dropLast()) : url)
+        case "brave":
+            guard let key = environment["BRAVE_API_KEY"], !key.isEmpty else {
+                throw CLIError("--search-provider brave needs the API key in BRAVE_API_KEY")
+            }
+            return .brave(apiKey: key)
+        default:
+            throw CLIError("--search-provider: unknown provider '\(searchProvider)'; the providers are: duckduckgo, searxng, brave")
+        }
+    }
+
+    /// The tools named by `--tools` among `available` (unless given: the built-in ones and the
+    /// plugins found in ``PluginFolders/standard``, a broken plugin reported on stderr and skipped).
+    func registry(available: [any Tool]? = nil) throws -> ToolRegistry {
+        guard let tools else { return ToolRegistry() }
+        let available = try available ?? {
+            let builtins = try BuiltinTools.all(search: provider())
+            let plugins = PluginLoader.discover(in: PluginFolders.standard, reserved: Set(builtins.map(\.name)))
+            for problem in plugins.problems { StandardError.write("magi: plugin skipped: \(problem)\n") }
+            return builtins + plugins.tools
+        }()
+        let names = tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names == ["all"] { return ToolRegistry(available) }
+        var registry = ToolRegistry()
+        for name in names {
+            guard let tool = available.first(where: { $0.name == name }) else {
+                throw CLIError("--tools: no tool named '\(name)'; the tools are: " + available.map(\.name).joined(separator: ", "))
+            }
+            try? registry.add(tool)
+        }
+        return registry
+    }
+
+    /// The tools, permissions and limits for a session; `ask` asks the user about a call (nil in a pipe).
+    func setup(registry: ToolRegistry, countTokens: @escaping @Sendable (String) -> Int,
+               ask: (@Sendable (any Tool, String) async -> ToolPermissions.Answer)?) -> ToolSetup {
+        ToolSetup(runner: ToolRunner(registry: registry),
+                  permissions: ToolPermissions(allowAll: allowAll, allowList: Set(allowList), ask: ask),
+                  trimmer: ToolResultTrimmer(maxTokens: resultTokens, countTokens: countTokens), maxSteps: maxSteps,
+                  requiresCall: toolChoice == .required)
+    }
+}
+
+/// What every turn of a session shares about tools: the "always" answers live in `permissions`.
+struct ToolSetup: Sendable {
+    let runner: ToolRunner
+    let permissions: ToolPermissions
+    let trimmer: ToolResultTrimmer?
+    let maxSteps: Int
+    /// The first reply of each turn must be a tool call (`--tool-choice required`).
+    var requiresCall = false
+
+    /// No tools: one plain reply per turn.
+    static let none = ToolSetup(runner: ToolRunner(registry: ToolRegistry()), permissions: ToolPermissions(), trimmer: nil, maxSteps: 1)
+
+    /// The loop of one turn generated by `model`.
+    func loop(model: any AgentModel) -> AgentLoop {
+        AgentLoop(model: model, runner: runner, permissions: permissions, trimmer: trimmer, maxSteps: maxSteps)
+    }
+}
+
+/// The tools magi ships.
+enum BuiltinTools {
+    static func all(search: SearchProvider = .duckDuckGo()) -> [any Tool] {
+        [WebSearchTool(provider: search), FetchURLTool(), PythonSandboxTool()]
+    }
+    static var names: [String] { all().map(\.name) }
+}
+
+/// Whether the model must call a tool.
+enum ToolChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, required
+}
+
+/// Where plugins are looked for: the `plugins` folder shipped beside magi (found in the folders
+/// above the executable, as in a source checkout, or in `../share/magi/plugins`), then
+/// `${XDG_CONFIG_HOME:-~/.config}/magi/plugins`.
+enum PluginFolders {
+    static var standard: [String] {
+        var folders: [String] = []
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let installed = folder.appendingPathComponent("../share/magi/plugins").standardized.path
+        if holdsPlugins(installed) { folders.append(installed) }
+        for _ in 0..<4 where folders.isEmpty {
+            folder = folder.deletingLastPathComponent()
+            let candidate = folder.appendingPathComponent("plugins").path
+            if holdsPlugins(candidate) { folders.append(candidate) }
+        }
+        let config = ProcessInfo.processInfo.environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? NSHomeDirectory() + "/.config"
+        return folders + [config + "/magi/plugins"]
+    }
+
+    /// True when some folder in `path` has a `plugin.json` (SwiftPM's own `plugins` folders have none).
+    private static func holdsPlugins(_ path: String) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+            .contains { FileManager.default.fileExists(atPath: path + "/" + $0 + "/plugin.json") }
+    }
+}
+
+/// Asks on the terminal whether a call may run: `y` yes, `n` no (the default), `a` always for this tool.
+enum TerminalPermissionPrompt {
+    @Sendable static func ask(_ tool: any Tool, arguments: String) async -> ToolPermissions.Answer {
+        StandardError.write("allow \(tool.name) (\(tool.access.summary))? [y]es / [n]o / [a]lways for this tool: ")
+        guard let line = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { return .no }
+        switch line {
+        case "y", "yes": return .yes
+        case "a", "always": return .always
+        default: return .no
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import MagiRender
+
+/// Streams an answer's Markdown to standard output as it is generated: rendered (headings, code,
+/// tables, LaTeX as Unicode) on a colour terminal, laid out without escape codes under `NO_COLOR`,
+/// and passed through unchanged when standard output is not a terminal.
+final class AnswerDisplay: @unchecked Sendable {
+    private let options: RenderOptions
+    private let mode: StreamingMarkdownRenderer.Mode
+    private var renderer: StreamingMarkdownRenderer
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let terminal = isatty(STDOUT_FILENO) == 1
+        let colors = ColorMode.auto.allowsColor(fileDescriptor: STDOUT_FILENO, environment: environment)
+        options = RenderOptions(width: TerminalSize.columns(fileDescriptor: STDOUT_FILENO, environment: environment) ?? 80,
+                                colors: colors, theme: .dark)
+        mode = !terminal ? .passthrough : colors ? .live : .finishedBlocksOnly
+        renderer = StreamingMarkdownRenderer(options: options, mode: mode)
+    }
+
+    /// Adds a piece of answer text.
+    func text(_ piece: String) { write(renderer.append(piece)) }
+
+    /// Draws the open block for good and starts afresh: before reasoning or a tool transcript
+    /// interrupts the answer, and when it ends.
+    func finish() {
+        write(renderer.finish())
+        renderer = StreamingMarkdownRenderer(options: options, mode: mode)
+    }
+
+    private func write(_ s: String) {
+        if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
+    }
+}

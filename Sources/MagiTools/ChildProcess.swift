@@ -1,0 +1,173 @@
+import Foundation
+
+/// A program run for a tool: input on stdin, stdout and stderr captured up to a cap, killed when
+/// it runs past its time, prints past its cap, or the call is cancelled.
+public struct ChildProcess: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String: String]?
+    public var currentDirectory: String?
+    /// Wall-clock limit.
+    public var timeout: Duration
+    /// Bytes kept of stdout and of stderr each; past it the program is killed.
+    public var outputLimit: Int
+
+    public init(executable: String, arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
+                timeout: Duration, outputLimit: Int) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+        self.timeout = timeout
+        self.outputLimit = outputLimit
+    }
+
+    /// Writing to a program that exited must fail with EPIPE, not kill magi with SIGPIPE.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+    /// How the run ended.
+    public struct Outcome: Sendable {
+        public enum Ending: Sendable, Equatable {
+            /// Exited with this status.
+            case exited(Int32)
+            /// Killed by this signal (not by magi).
+            case signalled(Int32)
+            /// Killed by magi after ``ChildProcess/timeout``.
+            case timedOut
+            /// Killed by magi after printing more than ``ChildProcess/outputLimit``.
+            case outputLimit
+            /// Killed because the tool call was cancelled.
+            case cancelled
+        }
+        public var ending: Ending
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    /// Runs the program with `input` on stdin.
+    ///
+    /// - Throws: ``ToolError/failed(_:)`` when it cannot be started.
+    public func run(input: [UInt8]) async throws(ToolError) -> Outcome {
+        _ = Self.ignoreBrokenPipes
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let state = RunState()
+        process.terminationHandler = { _ in state.exited.signal() }
+        do { try process.run() } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
+        let pid = process.processIdentifier
+        let limit = outputLimit
+        // Foundation starts the program in a process group of its own: killing the group ends the
+        // programs it started too, which would otherwise hold the output pipes open.
+        let killer: @Sendable (Outcome.Ending) -> Void = { reason in
+            if state.setEnding(reason) {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+            }
+        }
+        let readers = [stdout, stderr].map { pipe in
+            let reader = CappedReader(handle: pipe.fileHandleForReading, limit: limit) { killer(.outputLimit) }
+            reader.start()
+            return reader
+        }
+        // Input is written on its own thread so a program that does not read cannot block magi.
+        let writer = Thread {
+            let handle = stdin.fileHandleForWriting
+            try? handle.write(contentsOf: Data(input))
+            try? handle.close()
+        }
+        writer.start()
+        let deadline = DispatchTime.now() + .nanoseconds(Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000))
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread {
+                    if state.exited.wait(timeout: deadline) == .timedOut {
+                        killer(.timedOut)
+                        state.exited.wait()
+                    }
+                    continuation.resume()
+                }.start()
+            }
+        } onCancel: {
+            killer(.cancelled)
+        }
+        let drained = DispatchTime.now() + 1
+        readers.forEach { $0.finish(by: drained) }
+        let ending = state.ending ?? (process.terminationReason == .uncaughtSignal
+                                      ? .signalled(process.terminationStatus) : .exited(process.terminationStatus))
+        return Outcome(ending: ending, stdout: readers[0].bytes, stderr: readers[1].bytes)
+    }
+}
+
+/// Why magi killed the program, set once; and the exit signal.
+private final class RunState: @unchecked Sendable {
+    let exited = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var reason: ChildProcess.Outcome.Ending?
+
+    var ending: ChildProcess.Outcome.Ending? { lock.withLock { reason } }
+
+    /// True when this is the first reason (so the caller should kill).
+    func setEnding(_ ending: ChildProcess.Outcome.Ending) -> Bool {
+        lock.withLock {
+            guard reason == nil else { return false }
+            reason = ending
+            return true
+        }
+    }
+}
+
+/// Reads a pipe to its end on its own thread, keeping the first `limit` bytes and calling
+/// `overflow` once when more arrive.
+private final class CappedReader: @unchecked Sendable {
+    private let handle: FileHandle
+    private let limit: Int
+    private let overflow: @Sendable () -> Void
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var kept: [UInt8] = []
+
+    /// What was read so far.
+    var bytes: [UInt8] { lock.withLock { kept } }
+
+    init(handle: FileHandle, limit: Int, overflow: @escaping @Sendable () -> Void) {
+        self.handle = handle
+        self.limit = limit
+        self.overflow = overflow
+    }
+
+    func start() {
+        Thread { [self] in
+            var overflowed = false
+            let fd = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                let room = lock.withLock { () -> Int in
+                    let room = limit - kept.count
+                    kept += buffer[..<min(n, max(0, room))]
+                    return room
+                }
+                if n > room && !overflowed {
+                    overflowed = true
+                    overflow()
+                }
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// Waits for the end of the pipe until `deadline` (a program that left the process group may
+    /// hold the pipe open; its later output is lost).
+    func finish(by deadline: DispatchTime) { _ = done.wait(timeout: deadline) }
+}

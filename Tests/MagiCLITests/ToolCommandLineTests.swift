@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// Tools through the `magi` executable, its engine and the default model: `--tool-choice required`
+/// makes the model's first reply a call, so the loop runs deterministically at `--temp 0`.
+@Suite(.serialized) struct ToolCommandLineTests {
+    static var hasModel: Bool {
+        let home = ProcessInfo.processInfo.environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi"
+        return FileManager.default.fileExists(atPath: home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func magi(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        process.executableURL = here.appendingPathComponent("magi")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: hasModel)) func theModelCallsThePluginAndSeesItsResult() throws {
+        let run = try magi(["--tools", "calculator", "--tool-choice", "required", "--temp", "0", "-n", "40", "-t", "2",
+                            "-p", "What is 1234 * 5678? Use the calculator."])
+        #expect(run.status == 0)
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        let call = try #require(lines.first { $0.hasPrefix("⚙ calculator {\"expression\": ") })
+        // The 135M model may write a valid call the calculator cannot evaluate: then the error is its result.
+        #expect(lines.contains { $0.hasPrefix("  → ") || $0.hasPrefix("  ✗ the tool failed: ") }, "\(run.stderr)")
+        #expect(!call.isEmpty && !run.stdout.isEmpty)
+    }
+
+    @Test(.enabled(if: hasModel)) func aNetworkToolIsRefusedInAPipeWithoutPermission() throws {
+        let run = try magi(["--tools", "fetch_url", "--tool-choice", "required", "--temp", "0", "-n", "100", "-t", "2",
+                            "-p", "Fetch http://127.0.0.1:1/ please."])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("  ✗ not run: 'fetch_url' uses network and needs permission: pass --yes or --allow-tool fetch_url"),
+                "\(run.stderr)")
+    }
+
+    @Test func badToolFlagsAreRejected() throws {
+        let unknown = try magi(["--tools", "nope", "-p", "hi"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("--tools: no tool named 'nope'; the tools are: web_search, fetch_url, python, calculator"))
+        let required = try magi(["--tool-choice", "required", "-p", "hi"])
+        #expect(required.status != 0 && required.stderr.contains("--tool-choice required needs --tools"))
+        let provider = try magi(["--tools", "web_search", "--search-provider", "bing", "-p", "hi"])
+        #expect(provider.status == 1 && provider.stderr.contains("unknown provider 'bing'"))
+    }
+}
