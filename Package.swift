@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "MagiJSON", "CBLAS"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON"]),
         // Tools the model calls: web search and fetch (libcurl), a sandboxed interpreter, plugins.
-        .target(name: "MagiTools", dependencies: ["CCurl"]),
+        .target(name: "MagiTools", dependencies: ["CCurl", "MagiJSON"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(

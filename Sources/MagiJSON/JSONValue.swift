@@ -25,6 +25,25 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The string, else nil.
+    public var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    /// The number as a double, else nil.
+    public var number: Double? { if case let .number(n) = self { return Double(n) } else { return nil } }
+    /// The elements of an array, else nil.
+    public var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
+
+    /// The JSON Schema type name of the value (`integer` for whole numbers).
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number(let n): return Double(n).map { $0 == $0.rounded() && abs($0) < 1e15 } == true ? "integer" : "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
     /// The member `key` of an object, else nil.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }

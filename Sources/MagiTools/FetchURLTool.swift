@@ -24,7 +24,7 @@ public struct FetchURLTool: Tool {
     static let htmlTypes: Set<String> = ["text/html", "application/xhtml+xml"]
 
     public func run(arguments: String) async throws -> String {
-        guard let url = try JSONDocument(parsing: arguments)["url"]?.string else { throw ToolError.invalidArguments("url is required") }
+        guard let url = try JSONValue(parsingToolJSON: arguments)["url"]?.string else { throw ToolError.invalidArguments("url is required") }
         var request = limits
         request.url = url
         request.headers = ["Accept: text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.8,*/*;q=0.1"]

@@ -28,8 +28,8 @@ public struct PluginTool: Tool {
     public init(folder: String) throws(PluginError) {
         let path = folder + "/plugin.json"
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadableManifest(path) }
-        let manifest: JSONDocument
-        do { manifest = try JSONDocument(parsing: String(decoding: data, as: UTF8.self)) } catch { throw .invalidManifest(path, "not valid JSON") }
+        let manifest: JSONValue
+        do { manifest = try JSONValue(parsingToolJSON: String(decoding: data, as: UTF8.self)) } catch { throw .invalidManifest(path, "not valid JSON") }
         guard let name = manifest["name"]?.string, !name.isEmpty,
               name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
             throw .invalidManifest(path, "\"name\" must be letters, digits, _ and -")
@@ -50,7 +50,7 @@ public struct PluginTool: Tool {
         guard seconds > 0 && seconds <= 600 else { throw .invalidManifest(path, "\"timeout_seconds\" must be between 0 and 600") }
         self.name = name
         self.description = description
-        self.parametersSchema = Self.jsonText(parameters)
+        self.parametersSchema = parameters.pythonText
         var access: ToolAccess = []
         if manifest["network"] == .bool(true) { access.insert(.network) }
         if manifest["files"] == .bool(true) { access.insert(.files) }
@@ -75,34 +75,19 @@ public struct PluginTool: Tool {
             throw ToolError.failed("plugin '\(name)' crashed (signal \(signal))" + Self.lastLine(of: outcome.stderrText))
         }
         let output = outcome.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let answer = try? JSONDocument(parsing: output) else {
+        guard let answer = try? JSONValue(parsingToolJSON: output) else {
             throw ToolError.failed("plugin '\(name)' wrote something that is not JSON: " + String(output.prefix(80)))
         }
         if let error = answer["error"]?.string { throw ToolError.failed(error) }
         switch answer["result"] {
         case .string(let text)?: return text
-        case let value?: return Self.jsonText(value)
+        case let value?: return value.pythonText
         case nil: return output
         }
     }
 
     private static func lastLine(of text: String) -> String {
         text.split(whereSeparator: \.isNewline).last.map { ": " + String($0.prefix(200)) } ?? ""
-    }
-
-    /// Compact JSON text of a value.
-    static func jsonText(_ value: JSONDocument) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool(let b): return String(b)
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-        case .string(let s):
-            let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
-            return String(decoding: data, as: UTF8.self)
-        case .array(let items): return "[" + items.map(jsonText).joined(separator: ", ") + "]"
-        case .object(let members):
-            return "{" + members.sorted { $0.key < $1.key }.map { jsonText(.string($0.key)) + ": " + jsonText($0.value) }.joined(separator: ", ") + "}"
-        }
     }
 }
 

@@ -60,7 +60,7 @@ public struct PythonSandboxTool: Tool {
         """
 
     public func run(arguments: String) async throws -> String {
-        guard let code = try JSONDocument(parsing: arguments)["code"]?.string else { throw ToolError.invalidArguments("code is required") }
+        guard let code = try JSONValue(parsingToolJSON: arguments)["code"]?.string else { throw ToolError.invalidArguments("code is required") }
         guard FileManager.default.isExecutableFile(atPath: bubblewrap) else {
             throw ToolError.failed("bubblewrap (bwrap) is not installed, and code is never run unsandboxed; install the bubblewrap package")
         }

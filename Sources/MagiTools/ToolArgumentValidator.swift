@@ -7,27 +7,27 @@ import Foundation
 /// `const`, `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `minimum`, `maximum`, `anyOf`
 /// and `oneOf` (as `anyOf`). Other keywords are accepted without a check.
 public struct ToolArgumentValidator: Sendable {
-    private let schema: JSONDocument
+    private let schema: JSONValue
 
     /// A validator for the schema in `schemaText`.
     ///
     /// - Throws: ``ToolError/invalidArguments(_:)`` when the schema is not JSON.
     public init(schema schemaText: String) throws(ToolError) {
-        schema = try JSONDocument(parsing: schemaText)
+        schema = try JSONValue(parsingToolJSON: schemaText)
     }
 
     /// The parsed arguments when `arguments` (JSON text; empty counts as `{}`) matches the schema.
     ///
     /// - Throws: ``ToolError/invalidArguments(_:)`` naming the first mismatch and where it is.
     @discardableResult
-    public func validate(_ arguments: String) throws(ToolError) -> JSONDocument {
+    public func validate(_ arguments: String) throws(ToolError) -> JSONValue {
         let trimmed = arguments.trimmingCharacters(in: .whitespacesAndNewlines)
-        let value = try JSONDocument(parsing: trimmed.isEmpty ? "{}" : trimmed)
+        let value = try JSONValue(parsingToolJSON: trimmed.isEmpty ? "{}" : trimmed)
         if let problem = Self.problem(with: value, schema: schema, path: "arguments") { throw .invalidArguments(problem) }
         return value
     }
 
-    private static func problem(with value: JSONDocument, schema: JSONDocument, path: String) -> String? {
+    private static func problem(with value: JSONValue, schema: JSONValue, path: String) -> String? {
         guard case .object = schema else { return nil }
         for keyword in ["anyOf", "oneOf"] {
             if let branches = schema[keyword]?.array,
@@ -42,22 +42,23 @@ public struct ToolArgumentValidator: Sendable {
                 return "\(path) should be \(types.joined(separator: " or ")), not \(actual)"
             }
         }
-        if let constant = schema["const"], constant != value { return "\(path) must be \(constant.shortText)" }
-        if let allowed = schema["enum"]?.array, !allowed.contains(value) {
+        if let constant = schema["const"], !constant.sameValue(as: value) { return "\(path) must be \(constant.shortText)" }
+        if let allowed = schema["enum"]?.array, !allowed.contains(where: { $0.sameValue(as: value) }) {
             return "\(path) must be one of " + allowed.map(\.shortText).joined(separator: ", ")
         }
         switch value {
         case .object(let members):
-            for name in schema["required"]?.array?.compactMap(\.string) ?? [] where members[name] == nil {
+            for name in schema["required"]?.array?.compactMap(\.string) ?? [] where value[name] == nil {
                 return "\(path).\(name) is required"
             }
-            let properties: [String: JSONDocument]
-            if case .object(let p)? = schema["properties"] { properties = p } else { properties = [:] }
-            for (name, member) in members.sorted(by: { $0.key < $1.key }) {
-                if let sub = properties[name] {
+            let properties = schema["properties"]
+            for (name, member) in members {
+                if let sub = properties?[name] {
                     if let p = problem(with: member, schema: sub, path: "\(path).\(name)") { return p }
                 } else if schema["additionalProperties"] == .bool(false) {
-                    return "\(path) has an unexpected member '\(name)'; allowed: " + properties.keys.sorted().joined(separator: ", ")
+                    let allowed: [String]
+                    if case .object(let declared)? = properties { allowed = declared.map(\.key) } else { allowed = [] }
+                    return "\(path) has an unexpected member '\(name)'; allowed: " + allowed.joined(separator: ", ")
                 }
             }
         case .array(let items):
@@ -71,7 +72,8 @@ public struct ToolArgumentValidator: Sendable {
         case .string(let s):
             if let min = schema["minLength"]?.number, Double(s.count) < min { return "\(path) needs at least \(Int(min)) characters" }
             if let max = schema["maxLength"]?.number, Double(s.count) > max { return "\(path) takes at most \(Int(max)) characters" }
-        case .number(let n):
+        case .number:
+            let n = value.number ?? .nan
             if let min = schema["minimum"]?.number, n < min { return "\(path) must be at least \(min.shortText)" }
             if let max = schema["maximum"]?.number, n > max { return "\(path) must be at most \(max.shortText)" }
         case .null, .bool:
@@ -85,15 +87,24 @@ private extension Double {
     var shortText: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }
 
-private extension JSONDocument {
+private extension JSONValue {
     var shortText: String {
         switch self {
-        case .null: return "null"
-        case .bool(let b): return String(b)
-        case .number(let n): return n.shortText
+        case .null, .bool, .number: return compactText
         case .string(let s): return "\"\(s)\""
         case .array: return "[…]"
         case .object: return "{…}"
+        }
+    }
+
+    /// Equality as JSON Schema means it: numbers by value (`1` is `1.0`), everything else exactly.
+    func sameValue(as other: JSONValue) -> Bool {
+        if let a = number, let b = other.number { return a == b }
+        switch (self, other) {
+        case let (.array(x), .array(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.sameValue(as: $1) }
+        case let (.object(x), .object(y)):
+            return x.count == y.count && x.allSatisfy { member in other[member.key].map { member.value.sameValue(as: $0) } == true }
+        default: return self == other
         }
     }
 }

@@ -53,7 +53,7 @@ public struct WebSearchTool: Tool {
     }
 
     public func run(arguments: String) async throws -> String {
-        let json = try JSONDocument(parsing: arguments)
+        let json = try JSONValue(parsingToolJSON: arguments)
         guard let query = json["query"]?.string else { throw ToolError.invalidArguments("query is required") }
         let count = json["max_results"]?.number.map { max(1, min(20, Int($0))) } ?? 5
         let hits = try await search(query, count: count)
@@ -92,8 +92,8 @@ public struct WebSearchTool: Tool {
         }
     }
 
-    private func hits(in response: HTTPResponse, list: (JSONDocument) -> JSONDocument?, snippetKey: String) throws -> [SearchHit] {
-        guard let document = try? JSONDocument(parsing: response.text) else {
+    private func hits(in response: HTTPResponse, list: (JSONValue) -> JSONValue?, snippetKey: String) throws -> [SearchHit] {
+        guard let document = try? JSONValue(parsingToolJSON: response.text) else {
             throw ToolError.failed("\(provider.name) sent an answer that is not JSON")
         }
         return (list(document)?.array ?? []).compactMap { item in

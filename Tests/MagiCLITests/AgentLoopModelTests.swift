@@ -30,7 +30,7 @@ import Testing
                                                             output: { log.add($0) })
         let call = try #require(result.messages.first?.toolCalls.first)
         #expect(call.name == "add")
-        let arguments = try JSONDocument(parsing: call.arguments)
+        let arguments = try JSONValue(parsing: call.arguments)
         let (a, b) = (try #require(arguments["a"]?.number), try #require(arguments["b"]?.number))
         #expect(result.messages[1] == .toolResult(String(Int(a + b)), callID: call.id, name: "add"))
         #expect(result.messages.count == 3 && !result.answer.isEmpty)

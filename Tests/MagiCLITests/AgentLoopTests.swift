@@ -30,7 +30,7 @@ struct AdderTool: Tool {
     let description = "Adds two integers."
     let parametersSchema = #"{"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}"#
     func run(arguments: String) async throws -> String {
-        let json = try JSONDocument(parsing: arguments)
+        let json = try JSONValue(parsing: arguments)
         return String(Int(json["a"]!.number! + json["b"]!.number!))
     }
 }

@@ -8,7 +8,7 @@ struct EchoTool: Tool {
     let description = "Repeats its text."
     let parametersSchema = #"{"type": "object", "properties": {"text": {"type": "string"}, "times": {"type": "integer", "minimum": 1}}, "required": ["text"], "additionalProperties": false}"#
     func run(arguments: String) async throws -> String {
-        try JSONDocument(parsing: arguments)["text"]?.string ?? ""
+        try JSONValue(parsing: arguments)["text"]?.string ?? ""
     }
 }
 
