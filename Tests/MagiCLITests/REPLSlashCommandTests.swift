@@ -75,7 +75,8 @@ import Testing
         #expect(SlashCommand.completion(before: "/show ", word: "") == .words(["params", "system", "info", "template"]))
         #expect(SlashCommand.completion(before: "/load ", word: "wo", sessions: { ["work", "play", "world"] }) == .words(["work", "world"]))
         #expect(SlashCommand.completion(before: "/save ", word: "", sessions: { ["work"] }) == .words(["work"]))
-        #expect(SlashCommand.completion(before: "tell me ", word: "/s") == .words([]))
+        #expect(SlashCommand.completion(before: "tell me ", word: "/s") == .filePaths)
+        #expect(SlashCommand.completion(before: "", word: "notes") == .filePaths)
         #expect(SlashCommand.completion(before: "/clear ", word: "") == .words([]))
     }
 }

@@ -89,6 +89,13 @@ import Testing
         try magi.expect("temperature 0.5")
         magi.send("/sytem\r")
         try magi.expect("unknown command /sytem — did you mean /system?")
+        // In a message, tab completes a file name.
+        let file = home + "/completion-target-\(UUID().uuidString.prefix(8)).md"
+        try Data().write(to: URL(fileURLWithPath: file))
+        magi.send("summarise \(home)/completion-tar\t")
+        try magi.expect(String(file.suffix(11))) // the unique tail; a long line may wrap before it
+        magi.send(Self.ctrlC)
+        try magi.expect(Self.prompt)
         try leave(magi)
     }
 

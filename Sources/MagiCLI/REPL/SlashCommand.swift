@@ -104,7 +104,8 @@ enum SlashCommand: Equatable {
     static func completion(before: String, word: String, sessions: () -> [String]) -> Completion {
         let previous = before.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let first = previous.first ?? (word.hasPrefix("/") ? word : nil), first.hasPrefix("/") else {
-            return .words([])
+            // In a message, tab completes file names (to mention a file), as a shell would.
+            return .filePaths
         }
         if previous.isEmpty { return .words(names.map { "/" + $0 }.filter { $0.hasPrefix(word) }) }
         let command = String(first.dropFirst())
