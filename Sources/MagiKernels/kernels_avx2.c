@@ -46,28 +46,31 @@ MAGI_INLINE MAGI_AVX2 void q4_0_avx2(const int R, int64_t n, const uint8_t *w, s
 }
 ROWS_FN(rows_q4_0_avx2, q4_0_avx2)
 
-// ---- Q4_1 x Q8_1: d*da*sum(q*a) + m*s ----
-MAGI_INLINE MAGI_AVX2 void q4_1_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
-                                     const void *act, float *out) {
-    const block_q8_1 *y = act;
-    const int64_t nb = n / QK8_1;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4];
-    float summ[4];
-    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
-    for (int64_t i = 0; i < nb; ++i) {
-        const __m256i a = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const float da = magi_h2f(y[i].d), sa = magi_h2f(y[i].s);
-        for (int r = 0; r < R; ++r) {
-            const block_q4_1 *x = (const block_q4_1 *)(w + (size_t)r * rb) + i;
-            const __m256i q = magi_nibbles256(x->qs);
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), ones);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(magi_h2f(x->d) * da), _mm256_cvtepi32_ps(p), acc[r]);
-            summ[r] += magi_h2f(x->m) * sa;
-        }
+// ---- Q4_1 and Q5_1 x Q8_1: d*da*sum(q*a) + m*s, q unsigned (4 or 5 bits) ----
+#define Q8_1_KERNEL(NAME, BLOCK, LOAD)                                                          \
+    MAGI_INLINE MAGI_AVX2 void NAME(const int R, int64_t n, const uint8_t *w, size_t rb,        \
+                                    const void *act, float *out) {                              \
+        const block_q8_1 *y = act;                                                              \
+        const int64_t nb = n / QK8_1;                                                           \
+        const __m256i ones = _mm256_set1_epi16(1);                                              \
+        __m256 acc[4];                                                                          \
+        float summ[4];                                                                          \
+        for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }             \
+        for (int64_t i = 0; i < nb; ++i) {                                                      \
+            const __m256i a = _mm256_loadu_si256((const __m256i *)y[i].qs);                     \
+            const float da = magi_h2f(y[i].d), sa = magi_h2f(y[i].s);                           \
+            for (int r = 0; r < R; ++r) {                                                       \
+                const BLOCK *x = (const BLOCK *)(w + (size_t)r * rb) + i;                       \
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(LOAD(x), a), ones);    \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(magi_h2f(x->d) * da), _mm256_cvtepi32_ps(p), acc[r]); \
+                summ[r] += magi_h2f(x->m) * sa;                                                 \
+            }                                                                                   \
+        }                                                                                       \
+        for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]) + summ[r];                 \
     }
-    for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]) + summ[r];
-}
+
+MAGI_INLINE MAGI_AVX2 __m256i load_q4_1(const block_q4_1 *x) { return magi_nibbles256(x->qs); }
+Q8_1_KERNEL(q4_1_avx2, block_q4_1, load_q4_1)
 ROWS_FN(rows_q4_1_avx2, q4_1_avx2)
 
 /// 32 bytes, byte k = 0xFF where bit k of the 32-bit word at `p` is set (the fifth bits of Q5 blocks).
@@ -103,28 +106,11 @@ MAGI_INLINE MAGI_AVX2 void q5_0_avx2(const int R, int64_t n, const uint8_t *w, s
 }
 ROWS_FN(rows_q5_0_avx2, q5_0_avx2)
 
-// ---- Q5_1 x Q8_1: d*da*sum((nibble | 5th bit) * a) + m*s ----
-MAGI_INLINE MAGI_AVX2 void q5_1_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
-                                     const void *act, float *out) {
-    const block_q8_1 *y = act;
-    const int64_t nb = n / QK8_1;
-    const __m256i ones = _mm256_set1_epi16(1), fifth = _mm256_set1_epi8(0x10);
-    __m256 acc[4];
-    float summ[4];
-    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
-    for (int64_t i = 0; i < nb; ++i) {
-        const __m256i a = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const float da = magi_h2f(y[i].d), sa = magi_h2f(y[i].s);
-        for (int r = 0; r < R; ++r) {
-            const block_q5_1 *x = (const block_q5_1 *)(w + (size_t)r * rb) + i;
-            const __m256i q = _mm256_or_si256(magi_nibbles256(x->qs), _mm256_and_si256(magi_bit_bytes256(x->qh), fifth));
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), ones);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(magi_h2f(x->d) * da), _mm256_cvtepi32_ps(p), acc[r]);
-            summ[r] += magi_h2f(x->m) * sa;
-        }
-    }
-    for (int r = 0; r < R; ++r) out[r] = magi_hsum256_ps(acc[r]) + summ[r];
+// Q5_1: the nibble with its fifth bit from qh.
+MAGI_INLINE MAGI_AVX2 __m256i load_q5_1(const block_q5_1 *x) {
+    return _mm256_or_si256(magi_nibbles256(x->qs), _mm256_and_si256(magi_bit_bytes256(x->qh), _mm256_set1_epi8(0x10)));
 }
+Q8_1_KERNEL(q5_1_avx2, block_q5_1, load_q5_1)
 ROWS_FN(rows_q5_1_avx2, q5_1_avx2)
 
 // ---- Q8_0 x Q8_0: maddubs(|w|, sign(a, w)) ----
