@@ -28,14 +28,7 @@ public struct FetchURLTool: Tool {
         var request = limits
         request.url = url
         request.headers = ["Accept: text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.8,*/*;q=0.1"]
-        let response: HTTPResponse
-        do {
-            response = try await client.get(request)
-        } catch .cancelled {
-            throw ToolError.cancelled
-        } catch {
-            throw ToolError.failed("\(url): \(error)")
-        }
+        let response = try await client.getForTool(request, source: url)
         guard (200..<300).contains(response.status) else {
             throw ToolError.failed("\(response.url) answered HTTP \(response.status)")
         }

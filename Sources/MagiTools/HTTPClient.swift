@@ -178,3 +178,17 @@ private final class Transfer: @unchecked Sendable {
                                      url: effective.map { String(cString: $0) } ?? request.url, body: body, isTruncated: truncated))
     }
 }
+
+extension HTTPClient {
+    /// `get` for a tool: cancellation stays cancellation, any other failure becomes a result the
+    /// model can read, prefixed with `source` (the URL or the provider).
+    func getForTool(_ request: HTTPRequest, source: String) async throws(ToolError) -> HTTPResponse {
+        do {
+            return try await get(request)
+        } catch .cancelled {
+            throw .cancelled
+        } catch {
+            throw .failed("\(source): \(error)")
+        }
+    }
+}

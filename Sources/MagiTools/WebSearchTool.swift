@@ -76,14 +76,7 @@ public struct WebSearchTool: Tool {
             request = HTTPRequest(url: "\(base)/res/v1/web/search?q=\(q)&count=\(count)",
                                   headers: ["Accept: application/json", "X-Subscription-Token: \(key)"], timeout: requestTimeout)
         }
-        let response: HTTPResponse
-        do {
-            response = try await client.get(request)
-        } catch .cancelled {
-            throw ToolError.cancelled
-        } catch {
-            throw ToolError.failed("\(provider.name): \(error)")
-        }
+        let response = try await client.getForTool(request, source: provider.name)
         guard response.status == 200 else { throw ToolError.failed("\(provider.name) answered HTTP \(response.status)") }
         switch provider {
         case .duckDuckGo: return DuckDuckGoResults.parse(response.text)
