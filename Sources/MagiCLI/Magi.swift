@@ -91,6 +91,7 @@ struct Magi: AsyncParsableCommand {
 
     func run() async throws {
         let grammar = try constraint()
+        ResizeSignal.install()
         let stdinIsTerminal = isatty(STDIN_FILENO) == 1
         var piped: String?
         if !stdinIsTerminal {
@@ -119,7 +120,7 @@ struct Magi: AsyncParsableCommand {
                 let tokens = try turn.promptTokens(for: messages, rawText: text)
                 summary = try await turn.generate(prompt: tokens, sampling: parameters, maxTokens: sampling.maxTokens,
                                                   constraint: grammar.map { .whole($0) },
-                                                  output: { thinking.write($0, answer: Self.writeOut) }).summary
+                                                  output: { thinking.write($0) }).summary
             } else {
                 // Nobody to ask in -p and pipe mode: calls need --yes or --allow-tool.
                 let tools = toolOptions.setup(registry: registry, countTokens: countTokens, ask: nil)
@@ -128,10 +129,12 @@ struct Magi: AsyncParsableCommand {
                                             requiresCall: tools.requiresCall)
                 let style = TerminalStyle(isEnabled: false)
                 summary = try await tools.loop(model: model).run(after: messages, shouldStop: { false }, output: { event in
-                    if case .stream(let piece) = event { thinking.write(piece, answer: Self.writeOut) } else { ToolTranscript.write(event, style: style) }
+                    if case .stream(let piece) = event { thinking.write(piece) } else { thinking.answer.finish(); ToolTranscript.write(event, style: style) }
                 }).summary
             }
-            Self.writeOut("\n")
+            thinking.answer.finish()
+            // A rendered answer ends its own lines; the raw text on a pipe gets its last line ended.
+            if isatty(STDOUT_FILENO) == 0 { Self.writeOut("\n") }
             if let summary {
                 if verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
                 if let notice = turn.contextFullNotice(for: summary) { StandardError.write("magi: \(notice)\n") }
@@ -143,7 +146,7 @@ struct Magi: AsyncParsableCommand {
                                       ask: toolOptions.allowAll ? nil : TerminalPermissionPrompt.ask)
         let (session, resumed) = try openSession(model: local.path)
         var repl = REPL(turn: turn, settings: REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose),
-                        system: system, tools: tools, session: session, resumed: resumed)
+                        system: system, tools: tools, session: session, resumed: resumed, answerConstraint: grammar)
         await repl.run()
     }
 
@@ -184,14 +187,21 @@ struct Magi: AsyncParsableCommand {
 struct ReasoningDisplay: Sendable {
     let shown: Bool
     private let terminal = isatty(STDOUT_FILENO) == 1
+    /// The answer, rendered as Markdown on a terminal.
+    let answer = AnswerDisplay()
 
     init(shown: Bool) { self.shown = shown }
 
-    func write(_ event: StreamEvent, answer: (String) -> Void) {
+    func write(_ event: StreamEvent) {
         switch event {
-        case let .text(piece): answer(piece)
+        case let .text(piece): answer.text(piece)
         case let .reasoning(piece) where shown:
-            if terminal { answer("\u{1B}[2m" + piece + "\u{1B}[0m") } else { StandardError.write(piece) }
+            if terminal {
+                answer.finish()
+                FileHandle.standardOutput.write(Data(TerminalStyle.standardOutput.dim(piece).utf8))
+            } else {
+                StandardError.write(piece)
+            }
         case .reasoning: break
         case .toolCall: break
         case let .malformedToolCall(error): StandardError.write("magi: \(error)\n")

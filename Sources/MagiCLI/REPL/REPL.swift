@@ -14,12 +14,15 @@ struct REPL {
     let tools: ToolSetup
     /// Where every turn autosaves the conversation.
     var session: SessionSlot
+    /// The grammar every answer follows (`--grammar-file`, `--json-schema`), if any.
+    var answerConstraint: Grammar?
     private let style = TerminalStyle.standardOutput
 
     /// A REPL on a new conversation, or on `resumed` (whose system message `system` replaces when given).
     init(turn: ChatTurn, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot,
-         resumed: REPLConversation? = nil) {
+         resumed: REPLConversation? = nil, answerConstraint: Grammar? = nil) {
         self.turn = turn
+        self.answerConstraint = answerConstraint
         self.settings = settings
         self.tools = tools
         self.session = session
@@ -67,7 +70,7 @@ struct REPL {
         do {
             let interruptsBefore = InterruptSignal.count
             let model = LocalAgentModel(turn: turn, sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens,
-                                        answerConstraint: nil, constrainsToolCalls: true, requiresCall: tools.requiresCall)
+                                        answerConstraint: answerConstraint, constrainsToolCalls: true, requiresCall: tools.requiresCall)
             let fit = try turn.fit(Conversation(messages: next.promptMessages + [.user(question)], tools: offeredTools),
                                    maxTokens: settings.maxTokens)
             if !fit.reduction.isEmpty { StandardError.write("magi: \(fit.reduction)\n") }

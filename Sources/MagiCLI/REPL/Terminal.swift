@@ -56,6 +56,25 @@ private let interruptCount = Atomic<Int>(0)
 /// The thread blocked reading the terminal, or 0.
 private let readingThread = Atomic<pthread_t>(0)
 
+/// The terminal was resized: a SIGWINCH handler that only counts, so the answer on screen can be
+/// laid out again at the new width before its next piece is drawn.
+enum ResizeSignal {
+    /// How many SIGWINCHs have arrived since ``install()``.
+    static var count: Int { resizeCount.load(ordering: .acquiring) }
+
+    /// Counts SIGWINCH (whose default action is to ignore it). `SA_RESTART` keeps reads going.
+    static func install() {
+        _ = resizeCount.load(ordering: .relaxed)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in resizeCount.add(1, ordering: .releasing) }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGWINCH, &action, nil)
+    }
+}
+
+private let resizeCount = Atomic<Int>(0)
+
 /// Puts the terminal back as it was found when the process is killed by a signal mid-edit.
 ///
 /// libedit restores the terminal after every line it reads, so ordinary exits need nothing; this
