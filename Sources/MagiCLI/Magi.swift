@@ -41,6 +41,7 @@ struct Magi: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Tools") var toolOptions: ToolOptions
+    @OptionGroup(title: "Display") var display: DisplayOptions
 
     @Option(name: [.customShort("p"), .long], help: "The prompt; piped standard input is appended to it.")
     var prompt: String?
@@ -92,6 +93,7 @@ struct Magi: AsyncParsableCommand {
     func run() async throws {
         let grammar = try constraint()
         ResizeSignal.install()
+        display.adopt()
         let stdinIsTerminal = isatty(STDIN_FILENO) == 1
         var piped: String?
         if !stdinIsTerminal {

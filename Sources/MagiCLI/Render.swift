@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import MagiRender
 
-extension ColorMode: ExpressibleByArgument {}
-
 /// `magi render`: a Markdown file (with TeX math) drawn for the terminal by the renderer the
 /// chat uses. Standard input streams through it when it goes to a terminal.
 struct Render: AsyncParsableCommand {
@@ -13,24 +11,20 @@ struct Render: AsyncParsableCommand {
 
     @Argument(help: "A Markdown file, or - (the default) for standard input.")
     var file: String = "-"
-    @Option(name: .long, help: "Colours and hyperlinks: auto (on a terminal, unless NO_COLOR is set), always or never.")
-    var color: ColorMode = .auto
+    @OptionGroup var display: DisplayOptions
     @Option(name: .long, help: "Wrap to this many columns (default: the terminal's width, else 80).")
     var width: Int?
-    @Option(name: .long, help: "Colours for a dark or a light background: dark or light.")
-    var theme: String = "dark"
 
     func validate() throws {
-        if Theme.named(theme) == nil { throw ValidationError("--theme must be dark or light, not \(theme)") }
         if let width, width < 8 { throw ValidationError("--width must be at least 8") }
     }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let colors = color.allowsColor(fileDescriptor: STDOUT_FILENO, environment: environment)
+        let colors = display.color.allowsColor(fileDescriptor: STDOUT_FILENO, environment: environment)
         let options = RenderOptions(
             width: width ?? TerminalSize.columns(fileDescriptor: STDOUT_FILENO, environment: environment) ?? 80,
-            colors: colors, theme: Theme.named(theme) ?? .dark)
+            colors: colors, theme: Theme.named(display.theme) ?? .dark)
         if file == "-" && colors && isatty(STDOUT_FILENO) == 1 {
             var renderer = StreamingMarkdownRenderer(options: options, mode: .live)
             var bytes: [UInt8] = []

@@ -82,6 +82,21 @@ import Testing
         #expect(object?.count == 2)
     }
 
+    @Test(.enabled(if: hasModel)) func aPipeGetsTheTextAsWrittenUnlessColorIsForced() throws {
+        let answer = "# Sums\n\nThe sum is $\\frac{1}{2} + x^2$ and **bold**.\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+        let grammar = NSTemporaryDirectory() + "magi-answer-\(UUID().uuidString).gbnf"
+        defer { try? FileManager.default.removeItem(atPath: grammar) }
+        try REPLScreenTests.grammar(admitting: answer).write(toFile: grammar, atomically: true, encoding: .utf8)
+        let plain = try magi(["-p", "Show me", "--grammar-file", grammar, "--temp", "0", "-n", "200"])
+        #expect(plain.status == 0 && plain.stdout == answer + "\n", "\(plain.stdout)")
+        let forced = try magi(["-p", "Show me", "--grammar-file", grammar, "--temp", "0", "-n", "200", "--color", "always", "--theme", "light"])
+        let rendered = try magi(["render", "--color", "always", "--theme", "light", "--width", "80"], stdin: answer)
+        #expect(forced.status == 0 && forced.stdout.contains("\u{1B}[") && forced.stdout.contains("━━━━") && forced.stdout.contains("1/2 + x²"))
+        #expect(forced.stdout.trimmingCharacters(in: .newlines) == rendered.stdout.trimmingCharacters(in: .newlines))
+        let bad = try magi(["-p", "x", "--theme", "sepia"])
+        #expect(bad.status != 0 && bad.stderr.contains("--theme must be dark or light"))
+    }
+
     @Test func aMalformedGrammarFailsWithItsLineAndColumn() throws {
         let path = NSTemporaryDirectory() + "magi-bad-\(UUID().uuidString).gbnf"
         defer { try? FileManager.default.removeItem(atPath: path) }

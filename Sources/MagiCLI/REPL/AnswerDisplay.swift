@@ -2,8 +2,9 @@ import Foundation
 import MagiRender
 
 /// Streams an answer's Markdown to standard output as it is generated: rendered (headings, code,
-/// tables, LaTeX as Unicode) on a colour terminal, laid out without escape codes under `NO_COLOR`,
-/// and passed through unchanged when standard output is not a terminal.
+/// tables, LaTeX as Unicode) on a colour terminal, laid out without escape codes under `NO_COLOR`
+/// or `--color never`, and passed through unchanged when standard output is not a terminal
+/// (unless `--color always`).
 ///
 /// When the terminal is resized (SIGWINCH, counted by ``ResizeSignal``) the block still being
 /// written is laid out again at the new width before the next piece is drawn.
@@ -17,10 +18,11 @@ final class AnswerDisplay: @unchecked Sendable {
     init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
         let terminal = isatty(STDOUT_FILENO) == 1
-        let colors = ColorMode.auto.allowsColor(fileDescriptor: STDOUT_FILENO, environment: environment)
+        let colors = Display.color.allowsColor(fileDescriptor: STDOUT_FILENO, environment: environment)
         options = RenderOptions(width: TerminalSize.columns(fileDescriptor: STDOUT_FILENO, environment: environment) ?? 80,
-                                colors: colors, theme: .dark)
-        mode = !terminal ? .passthrough : colors ? .live : .finishedBlocksOnly
+                                colors: colors, theme: Display.theme)
+        // `--color always` on a pipe (into `less -R`, say): laid out and coloured, block by block.
+        mode = terminal ? (colors ? .live : .finishedBlocksOnly) : (Display.color == .always ? .finishedBlocksOnly : .passthrough)
         renderer = StreamingMarkdownRenderer(options: options, mode: mode)
     }
 

@@ -97,14 +97,12 @@ enum TerminalRestorer {
 
 nonisolated(unsafe) private var savedModes = termios()
 
-/// ANSI styling of standard output, off unless it is a terminal and `NO_COLOR` is unset (no-color.org).
+/// ANSI styling of standard output: on as ``Display/color`` says (by default on a terminal
+/// without `NO_COLOR`, see no-color.org).
 struct TerminalStyle {
     let isEnabled: Bool
 
-    static var standardOutput: TerminalStyle {
-        let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
-        return TerminalStyle(isEnabled: isatty(STDOUT_FILENO) == 1 && !noColor)
-    }
+    static var standardOutput: TerminalStyle { TerminalStyle(isEnabled: Display.colorsStandardOutput) }
 
     func dim(_ text: String) -> String { isEnabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
 }
