@@ -41,10 +41,10 @@ let package = Package(
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiJSONTests", dependencies: ["MagiJSON"]),
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"]),
+        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
-        .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"]),
+        .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
     ],
     swiftLanguageModes: [.v5]

@@ -10,7 +10,7 @@ import MagiTools
 @main
 enum MagiMain {
     static let subcommands: [String: any AsyncParsableCommand.Type] = [
-        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self,
+        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self,
     ]
 
     static func main() async {
@@ -36,6 +36,7 @@ struct Magi: AsyncParsableCommand {
               magi perplexity   perplexity over a text, KL divergence against a base file
               magi bench        prompt processing and generation speed
               magi render       draw a Markdown file (with TeX math) for the terminal
+              magi tools        list the tools --tools can offer (built-in, plugins, MCP servers)
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -106,7 +107,7 @@ struct Magi: AsyncParsableCommand {
         let local = try modelOptions.load()
         var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
         if contextShift { turn.contextShiftKeep = raw ? 0 : systemPromptLength(local) }
-        let registry = try toolOptions.registry()
+        let registry = try await toolOptions.registry()
         defer { registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() } }
         let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
         if prompt != nil || piped != nil {

@@ -51,6 +51,53 @@ import Testing
                 "\(run.stderr)")
     }
 
+    /// The oracle venv's python, which has the `mcp` SDK the fixture server is written with.
+    static var venvPython: String {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["MAGI_PYTHON"] ?? (environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi") + "/venv/bin/python"
+    }
+    static var hasMCP: Bool { ProcessInfo.processInfo.environment["CI"] != nil || FileManager.default.isExecutableFile(atPath: venvPython) }
+
+    /// A configuration naming the SDK fixture server, and a server that cannot start.
+    static func mcpConfig() throws -> String {
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../MagiToolsTests/Fixtures/mcp/server.py").standardized.path
+        let path = NSTemporaryDirectory() + "magi-mcp-\(UUID().uuidString).json"
+        let config = #"{"mcpServers": {"sdk": {"command": "\#(venvPython)", "args": ["\#(server)"]}, "gone": {"command": "/nonexistent/server"}}}"#
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test(.enabled(if: hasModel && hasMCP)) func theModelCallsAnMCPServersToolAndSeesItsResult() throws {
+        let config = try Self.mcpConfig()
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let run = try magi(["--mcp-config", config, "--tools", "add", "--tool-choice", "required", "-y", "--temp", "0", "-n", "40", "-t", "2",
+                            "-p", "What is 2 + 3? Use the add tool."])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("magi: MCP server skipped: MCP server 'gone' cannot start"), "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        // Whatever integers the model passes, the server's sum must come back as the result.
+        let call = try #require(lines.firstIndex { $0.hasPrefix("⚙ add ") }, "\(run.stderr)")
+        let arguments = try #require(try JSONSerialization.jsonObject(with: Data(lines[call].dropFirst(6).utf8)) as? [String: Int])
+        #expect(lines[call + 1] == "  → \(arguments["a"]! + arguments["b"]!)", "\(run.stderr)")
+    }
+
+    @Test(.enabled(if: hasMCP)) func toolsListsBuiltinsPluginsAndMCPTools() throws {
+        let config = try Self.mcpConfig()
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let run = try magi(["tools", "--mcp-config", config, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let entries = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let sources = Dictionary(entries.map { ($0["name"] as! String, $0["source"] as! String) }, uniquingKeysWith: { a, _ in a })
+        #expect(sources["web_search"] == "built-in" && sources["calculator"]?.hasPrefix("plugin ") == true)
+        #expect(sources["add"] == "MCP server sdk" && sources["echo"] == "MCP server sdk")
+        let add = try #require(entries.first { $0["name"] as? String == "add" })
+        #expect((add["access"] as? [String]) == ["code"])
+        #expect(((add["parameters"] as? [String: Any])?["required"] as? [String]) == ["a", "b"])
+        let bad = try magi(["tools", "--mcp-config", "/nonexistent/mcp.json"])
+        #expect(bad.status == 1 && bad.stderr == "Error: MCP configuration: cannot read /nonexistent/mcp.json\n", "\(bad.stderr)")
+    }
+
     @Test func badToolFlagsAreRejected() throws {
         let unknown = try magi(["--tools", "nope", "-p", "hi"])
         #expect(unknown.status == 1 && unknown.stderr.contains("--tools: no tool named 'nope'; the tools are: web_search, fetch_url, python, calculator"))

@@ -19,16 +19,48 @@ struct ToolOptions: ParsableArguments {
     var resultTokens = 2000
     @Option(name: .customLong("tool-choice"), help: "auto: the model decides; required: its first reply in a turn must call a tool (ChatML models).")
     var toolChoice: ToolChoice = .auto
-    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo, searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY).")
-    var searchProvider = "duckduckgo"
-    @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL).")
-    var searXNGURL: String?
+    @OptionGroup var sources: ToolSources
 
     func validate() throws {
         if maxSteps < 1 { throw ValidationError("--max-tool-steps must be at least 1") }
         if resultTokens < 16 { throw ValidationError("--tool-result-tokens must be at least 16") }
         if toolChoice == .required && tools == nil { throw ValidationError("--tool-choice required needs --tools") }
     }
+
+    /// The tools named by `--tools` among those of ``ToolSources/catalog()``.
+    func registry() async throws -> ToolRegistry {
+        guard let tools else { return ToolRegistry() }
+        let available = try await sources.catalog().map(\.tool)
+        let names = tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names == ["all"] { return ToolRegistry(available) }
+        var registry = ToolRegistry()
+        for name in names {
+            guard let tool = available.first(where: { $0.name == name }) else {
+                throw CLIError("--tools: no tool named '\(name)'; the tools are: " + available.map(\.name).joined(separator: ", "))
+            }
+            try? registry.add(tool)
+        }
+        return registry
+    }
+
+    /// The tools, permissions and limits for a session; `ask` asks the user about a call (nil in a pipe).
+    func setup(registry: ToolRegistry, countTokens: @escaping @Sendable (String) -> Int,
+               ask: (@Sendable (any Tool, String) async -> ToolPermissions.Answer)?) -> ToolSetup {
+        ToolSetup(runner: ToolRunner(registry: registry),
+                  permissions: ToolPermissions(allowAll: allowAll, allowList: Set(allowList), ask: ask),
+                  trimmer: ToolResultTrimmer(maxTokens: resultTokens, countTokens: countTokens), maxSteps: maxSteps,
+                  requiresCall: toolChoice == .required)
+    }
+}
+
+/// Where tools come from: the web search provider, plugins, and MCP servers.
+struct ToolSources: ParsableArguments {
+    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo, searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY).")
+    var searchProvider = "duckduckgo"
+    @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL).")
+    var searXNGURL: String?
+    @Option(name: .customLong("mcp-config"), help: "MCP servers whose tools join the others: a JSON file shaped like Claude Desktop's {\"mcpServers\": …}; repeatable (default: ${XDG_CONFIG_HOME:-~/.config}/magi/mcp.json when it exists).")
+    var mcpConfigs: [String] = []
 
     /// The web search provider the flags and environment name.
     func provider(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SearchProvider {
@@ -50,36 +82,53 @@ struct ToolOptions: ParsableArguments {
         }
     }
 
-    /// The tools named by `--tools` among `available` (unless given: the built-in ones and the
-    /// plugins found in ``PluginFolders/standard``, a broken plugin reported on stderr and skipped).
-    func registry(available: [any Tool]? = nil) throws -> ToolRegistry {
-        guard let tools else { return ToolRegistry() }
-        let available = try available ?? {
-            let builtins = try BuiltinTools.all(search: provider())
-            let plugins = PluginLoader.discover(in: PluginFolders.standard, reserved: Set(builtins.map(\.name)))
-            for problem in plugins.problems { StandardError.write("magi: plugin skipped: \(problem)\n") }
-            return builtins + plugins.tools
-        }()
-        let names = tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if names == ["all"] { return ToolRegistry(available) }
-        var registry = ToolRegistry()
-        for name in names {
-            guard let tool = available.first(where: { $0.name == name }) else {
-                throw CLIError("--tools: no tool named '\(name)'; the tools are: " + available.map(\.name).joined(separator: ", "))
+    /// Every tool there is, with where it comes from: the built-in ones, the plugins found in
+    /// ``PluginFolders/standard`` and the tools of the MCP servers configured (each server started
+    /// now). A broken plugin or a server that fails to start is reported on stderr and skipped;
+    /// an MCP tool named like an earlier tool is called `server__tool`.
+    func catalog() async throws -> [(tool: any Tool, source: String)] {
+        let builtins = try BuiltinTools.all(search: provider())
+        let plugins = PluginLoader.discover(in: PluginFolders.standard, reserved: Set(builtins.map(\.name)))
+        for problem in plugins.problems { StandardError.write("magi: plugin skipped: \(problem)\n") }
+        var entries: [(tool: any Tool, source: String)] = builtins.map { ($0, "built-in") } + plugins.tools.map { ($0, "plugin " + $0.folder) }
+        for server in try mcpServers() {
+            let client: MCPClient
+            do {
+                client = try await MCPClient.connect(server)
+            } catch {
+                StandardError.write("magi: MCP server skipped: \(error)\n")
+                continue
             }
-            try? registry.add(tool)
+            for warning in client.warnings { StandardError.write("magi: MCP server '\(server.name)': \(warning)\n") }
+            for tool in client.tools() {
+                let taken = entries.contains { $0.tool.name == tool.name }
+                entries.append((taken ? tool.prefixed() : tool, "MCP server " + server.name))
+            }
         }
-        return registry
+        return entries
     }
 
-    /// The tools, permissions and limits for a session; `ask` asks the user about a call (nil in a pipe).
-    func setup(registry: ToolRegistry, countTokens: @escaping @Sendable (String) -> Int,
-               ask: (@Sendable (any Tool, String) async -> ToolPermissions.Answer)?) -> ToolSetup {
-        ToolSetup(runner: ToolRunner(registry: registry),
-                  permissions: ToolPermissions(allowAll: allowAll, allowList: Set(allowList), ask: ask),
-                  trimmer: ToolResultTrimmer(maxTokens: resultTokens, countTokens: countTokens), maxSteps: maxSteps,
-                  requiresCall: toolChoice == .required)
+    /// The MCP servers of the `--mcp-config` files (an unreadable or invalid one is an error), else
+    /// of the standard file when it exists (a problem with it is reported and skipped).
+    func mcpServers() throws -> [MCPServerConfig] {
+        guard !mcpConfigs.isEmpty else {
+            guard FileManager.default.fileExists(atPath: Self.standardMCPConfig) else { return [] }
+            do {
+                return try MCPServerConfig.servers(file: Self.standardMCPConfig)
+            } catch {
+                StandardError.write("magi: MCP servers skipped: \(error)\n")
+                return []
+            }
+        }
+        var servers: [MCPServerConfig] = []
+        for path in mcpConfigs {
+            do { servers += try MCPServerConfig.servers(file: path) } catch { throw CLIError("\(error)") }
+        }
+        return servers
     }
+
+    /// `${XDG_CONFIG_HOME:-~/.config}/magi/mcp.json`.
+    static var standardMCPConfig: String { ConfigFolder.path + "/mcp.json" }
 }
 
 /// What every turn of a session shares about tools: the "always" answers live in `permissions`.
@@ -127,15 +176,22 @@ enum PluginFolders {
             let candidate = folder.appendingPathComponent("plugins").path
             if holdsPlugins(candidate) { folders.append(candidate) }
         }
-        let config = ProcessInfo.processInfo.environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? NSHomeDirectory() + "/.config"
-        return folders + [config + "/magi/plugins"]
+        return folders + [ConfigFolder.path + "/plugins"]
     }
 
     /// True when some folder in `path` has a `plugin.json` (SwiftPM's own `plugins` folders have none).
     private static func holdsPlugins(_ path: String) -> Bool {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
             .contains { FileManager.default.fileExists(atPath: path + "/" + $0 + "/plugin.json") }
+    }
+}
+
+/// magi's configuration folder: `${XDG_CONFIG_HOME:-~/.config}/magi` (a relative XDG_CONFIG_HOME is ignored).
+enum ConfigFolder {
+    static var path: String {
+        let config = ProcessInfo.processInfo.environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? NSHomeDirectory() + "/.config"
+        return config + "/magi"
     }
 }
 
