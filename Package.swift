@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"]),
+        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -49,7 +49,7 @@ struct Bench: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileHandle.standardOutput.write(try encoder.encode(rows) + Data("\n".utf8))
+            StandardOutput.write(String(decoding: try encoder.encode(rows), as: UTF8.self) + "\n")
             return
         }
         var table = "| model | size | isa | threads | test | t/s |\n| --- | ---: | --- | ---: | ---: | ---: |\n"

@@ -10,10 +10,12 @@ import MagiTools
 @main
 enum MagiMain {
     static let subcommands: [String: any AsyncParsableCommand.Type] = [
-        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self,
+        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self, "config": ConfigCommand.self,
     ]
 
     static func main() async {
+        // A reader that goes away (`magi … | head`) ends magi through StandardOutput, quietly.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let name = arguments.first, let command = subcommands[name] {
             await command.main(Array(arguments.dropFirst()))
@@ -37,6 +39,7 @@ struct Magi: AsyncParsableCommand {
               magi bench        prompt processing and generation speed
               magi render       draw a Markdown file (with TeX math) for the terminal
               magi tools        list the tools --tools can offer (built-in, plugins, MCP servers)
+              magi config       the effective settings and where each comes from (config.toml, MAGI_*, flags)
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -46,7 +49,7 @@ struct Magi: AsyncParsableCommand {
 
     @Option(name: [.customShort("p"), .long], help: "The prompt; piped standard input is appended to it.")
     var prompt: String?
-    @Option(name: .long, help: "System prompt (default: the model template's).")
+    @Option(name: .long, help: "System prompt (default: $MAGI_SYSTEM, else config.toml's system, else the model template's).")
     var system: String?
     @Flag(name: .long, help: "Plain completion: the prompt is not wrapped in the chat template.")
     var raw = false
@@ -66,9 +69,21 @@ struct Magi: AsyncParsableCommand {
     var contextShift = false
     @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning too (on standard error when standard output is not a terminal).")
     var showThinking = false
+    @Option(name: .customLong("script"), help: ArgumentHelp("Run REPL input from FILE (- for standard input): messages, slash commands, \"\"\" blocks, # comments.", valueName: "FILE"))
+    var scriptPath: String?
+    @Flag(name: .customShort("s"), help: "Run REPL input from standard input, as --script - does.")
+    var scriptFromStdin = false
+    @Flag(name: .customLong("keep-going"), help: "In a script, go on after an error (the exit status is still 1).")
+    var keepGoing = false
+    @Flag(name: .customLong("no-constrain"), help: "Let the model write tool calls freely instead of constraining them to the offered tools and their argument schemas.")
+    var noConstrain = false
+    @Flag(name: .long, help: "Write one JSON object per line for each event (answer, reasoning, tool_call, tool_result, usage, error, end).")
+    var json = false
 
     func validate() throws {
         if resume != nil && continueLatest { throw ValidationError("pass only one of --resume and --continue") }
+        if (scriptPath != nil || scriptFromStdin) && prompt != nil { throw ValidationError("pass either a script (--script, -s) or -p") }
+        if keepGoing && scriptPath == nil && !scriptFromStdin { throw ValidationError("--keep-going applies to scripts (--script, -s)") }
         if [grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
             throw ValidationError("pass only one of --grammar-file, --json-schema and --json-schema-file")
         }
@@ -96,118 +111,78 @@ struct Magi: AsyncParsableCommand {
         ResizeSignal.install()
         display.adopt()
         let stdinIsTerminal = isatty(STDIN_FILENO) == 1
+        let script = try scriptPath.map(ScriptLines.init(path:)) ?? (scriptFromStdin ? ScriptLines(path: "-") : nil)
         var piped: String?
-        if !stdinIsTerminal {
+        if !stdinIsTerminal && script == nil {
             let data = FileHandle.standardInput.readDataToEndOfFile()
             // Trailing newlines of a pipe are an artefact of the shell, not part of the question.
             var text = String(decoding: data, as: UTF8.self)
             while text.last?.isNewline == true { text.removeLast() }
             if !text.isEmpty { piped = text }
         }
+        let question = prompt != nil || piped != nil ? [prompt, piped].compactMap { $0 }.joined(separator: prompt != nil && piped != nil ? "\n\n" : "") : nil
+        guard script != nil || question != nil || stdinIsTerminal else { throw CLIError("no prompt: pass -p TEXT, pipe text on standard input, or run a script with --script FILE") }
         let local = try modelOptions.load()
+        if script == nil && question == nil { LoadProgress.readIn(local) }
         var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
         if contextShift { turn.contextShiftKeep = raw ? 0 : systemPromptLength(local) }
+        let think: ThinkDisplay = showThinking ? .shown : try MagiConfig.current.think.value
+        if raw {
+            guard let question else { throw CLIError("--raw completes one prompt: pass -p TEXT or pipe text") }
+            let output = TurnOutput(think: think, json: json)
+            let tokens = try turn.promptTokens(for: [], rawText: question)
+            let reply = try await turn.generate(prompt: tokens, sampling: sampling.parameters(recommended: nil), maxTokens: sampling.maxTokens,
+                                                constraint: grammar.map { .whole($0) }, output: { output.handle(.stream($0)) })
+            output.finish(summary: reply.summary, session: turn.session, interrupted: false)
+            if !json && isatty(STDOUT_FILENO) == 0 { StandardOutput.write("\n") }
+            if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
+            return
+        }
         let registry = try await toolOptions.registry()
         defer { registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() } }
         let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
-        if prompt != nil || piped != nil {
-            if resume != nil || continueLatest { throw CLIError("--resume and --continue go on with a session in the REPL; drop -p and piped input") }
-            let text = [prompt, piped].compactMap { $0 }.joined(separator: prompt != nil && piped != nil ? "\n\n" : "")
-            var messages: [ChatMessage] = []
-            if let system { messages.append(.system(system)) }
-            messages.append(.user(text))
-            let thinking = ReasoningDisplay(shown: showThinking)
-            let parameters = sampling.parameters(recommended: turn.recommendedSampling)
-            let summary: GenerationSummary?
-            if raw {
-                let tokens = try turn.promptTokens(for: messages, rawText: text)
-                summary = try await turn.generate(prompt: tokens, sampling: parameters, maxTokens: sampling.maxTokens,
-                                                  constraint: grammar.map { .whole($0) },
-                                                  output: { thinking.write($0) }).summary
-            } else {
-                // Nobody to ask in -p and pipe mode: calls need --yes or --allow-tool.
-                let tools = toolOptions.setup(registry: registry, countTokens: countTokens, ask: nil)
-                let model = LocalAgentModel(turn: turn, sampling: parameters, maxTokens: sampling.maxTokens,
-                                            answerConstraint: grammar, constrainsToolCalls: true,
-                                            requiresCall: tools.requiresCall)
-                let style = TerminalStyle(isEnabled: false)
-                summary = try await tools.loop(model: model).run(after: messages, shouldStop: { false }, output: { event in
-                    if case .stream(let piece) = event { thinking.write(piece) } else { thinking.answer.finish(); ToolTranscript.write(event, style: style) }
-                }).summary
-            }
-            thinking.answer.finish()
-            // A rendered answer ends its own lines; the raw text on a pipe gets its last line ended.
-            if isatty(STDOUT_FILENO) == 0 { Self.writeOut("\n") }
-            if let summary {
-                if verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
-                if let notice = turn.contextFullNotice(for: summary) { StandardError.write("magi: \(notice)\n") }
-            }
-            return
-        }
-        guard stdinIsTerminal else { throw CLIError("no prompt: pass -p TEXT or pipe text on standard input") }
+        let interactive = question == nil && script == nil
+        // Only the REPL on a terminal can ask before a call runs; elsewhere calls need --yes or --allow-tool.
         let tools = toolOptions.setup(registry: registry, countTokens: countTokens,
-                                      ask: toolOptions.allowAll ? nil : TerminalPermissionPrompt.ask)
-        let (session, resumed) = try openSession(model: local.path)
-        var repl = REPL(turn: turn, settings: REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose),
-                        system: system, tools: tools, session: session, resumed: resumed, answerConstraint: grammar)
-        await repl.run()
+                                      ask: interactive && !toolOptions.allowAll ? TerminalPermissionPrompt.ask : nil)
+        let (session, resumed) = try openSession(model: local.path, cache: turn.session, autosaving: interactive)
+        let settings = REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose, think: think)
+        let mode: REPL.Mode = question != nil ? .oneShot : script.map { .script($0, keepGoing: keepGoing) } ?? .interactive
+        var repl = REPL(turn: turn, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,
+                        answerConstraint: grammar, mode: mode, json: json)
+        repl.constrainsToolCalls = !noConstrain
+        let status: Int32
+        if let question { status = await repl.answerOnce(question) } else { status = await repl.run() }
+        if status != 0 { throw ExitCode(status) }
     }
+
+    /// The system message: `--system`, else MAGI_SYSTEM or config.toml's; nil: the template's.
+    private var systemMessage: String? { MagiConfig.currentOrEmpty.system.overridden(by: system, named: "--system")?.value }
 
     /// Tokens of the system prompt (`--system`, else the template's) at the start of every chat prompt.
     private func systemPromptLength(_ local: LocalModel) -> Int {
-        let messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+        let messages: [ChatMessage] = systemMessage.map { [.system($0)] } ?? []
         let rendered = try? local.template.render(messages, addGenerationPrompt: false)
         return (try? rendered?.tokens(using: local.tokenizer, sequenceStart: local.sequenceStart).count) ?? 0
     }
 
-    /// The session the REPL autosaves to: the one `--resume` names or `--continue` finds, loaded,
-    /// else a new one named after the time.
-    private func openSession(model: String) throws -> (SessionSlot, REPLConversation?) {
+    /// The session a conversation goes on with: the one `--resume` names or `--continue` finds,
+    /// loaded (with its KV cache into `cache`, when one was saved), else for the interactive REPL a
+    /// new one named after the time (scripts and one-shot prompts save nothing unless told).
+    private func openSession(model: String, cache: InferenceSession, autosaving: Bool) throws -> (SessionSlot?, REPLConversation?) {
         let store = SessionStore.standard()
         do {
             guard let name = try resume.map({ try SessionName($0) }) ?? (continueLatest ? store.mostRecent() : nil) else {
-                return (SessionSlot(store: store, name: store.unusedName(), model: model), nil)
+                return (autosaving ? SessionSlot(store: store, name: store.unusedName(), model: model) : nil, nil)
             }
             let slot = SessionSlot(store: store, name: name, model: model)
-            let loaded = try slot.load(name)
+            let loaded = try slot.load(name, cache: cache)
             let note = loaded.otherModel.map { ", saved with \($0) and rendered in this model's format" } ?? ""
-            StandardError.write("magi: resuming session \(name) (\(loaded.conversation.exchanges.count) exchanges\(note))\n")
+            let cached = cache.tokens.isEmpty ? "" : ", \(cache.tokens.count) tokens cached"
+            StandardError.write("magi: resuming session \(name) (\(loaded.conversation.exchanges.count) exchanges\(note)\(cached))\n")
             return (slot, loaded.conversation)
         } catch {
             throw CLIError("\(error)")
-        }
-    }
-
-    private static func writeOut(_ s: String) {
-        guard !s.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(s.utf8))
-    }
-}
-
-/// Where pipe and `-p` mode put each part of a reply: the answer on standard output; reasoning
-/// only with `--show-thinking`, dimmed on a terminal, else on standard error so the answer stays
-/// clean; tool calls are left to the agent loop's transcript.
-struct ReasoningDisplay: Sendable {
-    let shown: Bool
-    private let terminal = isatty(STDOUT_FILENO) == 1
-    /// The answer, rendered as Markdown on a terminal.
-    let answer = AnswerDisplay()
-
-    init(shown: Bool) { self.shown = shown }
-
-    func write(_ event: StreamEvent) {
-        switch event {
-        case let .text(piece): answer.text(piece)
-        case let .reasoning(piece) where shown:
-            if terminal {
-                answer.finish()
-                FileHandle.standardOutput.write(Data(TerminalStyle.standardOutput.dim(piece).utf8))
-            } else {
-                StandardError.write(piece)
-            }
-        case .reasoning: break
-        case .toolCall: break
-        case let .malformedToolCall(error): StandardError.write("magi: \(error)\n")
         }
     }
 }

@@ -3,16 +3,17 @@ import Foundation
 import MagiChat
 import MagiEngine
 
-/// Options every command that loads a model shares, named as llama.cpp names them.
+/// Options every command that loads a model shares, named as llama.cpp names them. The model and
+/// the context window fall back on MAGI_MODEL, MAGI_CONTEXT and config.toml (``MagiConfig``).
 struct ModelOptions: ParsableArguments {
-    @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: SmolLM2-135M-Instruct in $MAGI_HOME/models).")
+    @Option(name: [.customShort("m"), .long], help: "A GGUF model: a path, or an alias from config.toml (default: $MAGI_MODEL, else config.toml's model, else SmolLM2-135M-Instruct in $MAGI_HOME/models).")
     var model: String?
 
     @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: all cores).")
     var threads: Int?
 
-    @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context window in tokens (default: the model's, at most 4096).")
-    var contextSize: Int?
+    @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context window in tokens (default: $MAGI_CONTEXT, else config.toml's context, else the model's trained length, at most what its card advises (Magistral: 40000) or 4096, and what memory holds).")
+    var contextFlag: Int?
 
     @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 (half the memory, the default) or f32 (exact to float rounding).")
     var cacheType: KVCacheType = .f16
@@ -22,22 +23,37 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be between 1 and 256") }
-        if let c = contextSize, c < 8 || c > 1 << 20 { throw ValidationError("--ctx-size must be between 8 and 1048576") }
+        if let c = contextFlag, c < 8 || c > 1 << 20 { throw ValidationError("--ctx-size must be between 8 and 1048576") }
+        MagiConfig.loadOrExit()
     }
+
+    /// The model asked for: `-m`, else MAGI_MODEL, else config.toml's `model` (a path or an alias);
+    /// nil: the default model.
+    var modelChoice: Sourced<String>? { MagiConfig.currentOrEmpty.model.overridden(by: model, named: "-m") }
+
+    /// The context window asked for: `-c`, else MAGI_CONTEXT, else config.toml's `context`; nil: ``ContextWindow``'s default.
+    var context: Sourced<Int>? { MagiConfig.currentOrEmpty.context.overridden(by: contextFlag, named: "-c") }
 
     func load() throws -> LocalModel { try ModelLoader.load(model, chatFormat: chatFormat) }
 
+    /// A session on `local` with the window ``ContextWindow`` decides; its notices go to stderr.
     func session(for local: LocalModel) -> InferenceSession {
-        InferenceSession(model: local.model, contextSize: contextSize, threads: threads, cacheType: cacheType)
+        let window = ContextWindow(requested: context?.value, model: local.model,
+                                   recommended: local.template.format.flatMap(RecommendedSettings.forFormat), cacheType: cacheType)
+        for notice in window.notices { StandardError.write("magi: \(notice)\n") }
+        return InferenceSession(model: local.model, contextSize: window.size, threads: threads, cacheType: cacheType)
     }
 }
 
 /// Opens models for every command, turning any failure into one line naming the file.
 enum ModelLoader {
-    /// Loads `path`, or the default model when it is nil, in `chatFormat` if one is named.
-    static func load(_ path: String?, chatFormat: String? = nil) throws -> LocalModel {
-        let resolved = path ?? DefaultModel.path
-        if path == nil && !FileManager.default.fileExists(atPath: resolved) {
+    /// Loads the model `name` names — a path, or an alias from config.toml — else MAGI_MODEL's,
+    /// else config.toml's `model`, else the default model; in `chatFormat` if one is named.
+    static func load(_ name: String?, chatFormat: String? = nil) throws -> LocalModel {
+        let config = try MagiConfig.current
+        let choice = config.model.overridden(by: name, named: "-m")
+        let resolved = choice.map { config.modelPath($0.value) } ?? DefaultModel.path
+        if choice == nil && !FileManager.default.fileExists(atPath: resolved) {
             throw CLIError("the default model is not installed at \(resolved); run scripts/run to fetch it, or pass -m MODEL")
         }
         let format: ChatFormat?
@@ -49,7 +65,8 @@ enum ModelLoader {
         do {
             return try LocalModel(path: resolved, chatFormat: format)
         } catch {
-            throw CLIError("\(resolved): \(error)")
+            let origin = choice.map { $0.source == .flag("-m") ? "" : " (the model of \($0.source))" } ?? ""
+            throw CLIError("\(resolved): \(error)\(origin)")
         }
     }
 }
@@ -70,6 +87,24 @@ extension KVCacheType: ExpressibleByArgument {}
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+/// Writes to standard output unbuffered. When the reader has gone (`magi … | head`), magi ends
+/// quietly with status 0, as the text it would write has no one to read it.
+enum StandardOutput {
+    static func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }
+                return
+            }
+            bytes = bytes.dropFirst(n)
+        }
+    }
 }
 
 /// Writes to standard error without buffering surprises.

@@ -70,7 +70,7 @@ struct Perplexity: AsyncParsableCommand {
                 summary["same_top"] = d.sameTopRate
                 summary["base_perplexity"] = d.basePerplexity
             }
-            FileHandle.standardOutput.write(try encoder.encode(summary) + Data("\n".utf8))
+            StandardOutput.write(String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n")
             return
         }
         StandardError.write("\n")

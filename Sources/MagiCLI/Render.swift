@@ -65,6 +65,6 @@ struct Render: AsyncParsableCommand {
 
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardOutput.write(text)
     }
 }

@@ -48,6 +48,6 @@ struct Tokenize: AsyncParsableCommand {
         } else {
             out = ids.map(String.init).joined(separator: " ") + "\n"
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        StandardOutput.write(out)
     }
 }

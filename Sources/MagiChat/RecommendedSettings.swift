@@ -7,9 +7,21 @@ public struct RecommendedSettings: Sendable, Equatable {
     public let topP: Float
     /// Optional per the card; nil when it recommends none.
     public let minP: Float?
+    /// The longest context the card vouches for (quality drops past it), if it names one.
+    public let contextQualityLimit: Int?
+
+    public init(model: String, systemMessage: ChatMessage, temperature: Float, topP: Float, minP: Float?, contextQualityLimit: Int?) {
+        self.model = model
+        self.systemMessage = systemMessage
+        self.temperature = temperature
+        self.topP = topP
+        self.minP = minP
+        self.contextQualityLimit = contextQualityLimit
+    }
 
     /// Magistral Small 1.2 (Magistral-Small-2509): the card's system prompt, whose `[THINK]…[/THINK]`
-    /// are the special tokens, temperature 0.7 and top-p 0.95.
+    /// are the special tokens, temperature 0.7 and top-p 0.95; a 128k window whose quality drops
+    /// past about 40k tokens.
     public static let magistralSmall12 = RecommendedSettings(
         model: "Magistral Small 1.2",
         systemMessage: ChatMessage(role: .system, parts: [
@@ -20,7 +32,7 @@ public struct RecommendedSettings: Sendable, Equatable {
                 + "as long as you want until you are confident to generate the response. Use the same language as the input."),
             .text("Here, provide a self-contained response."),
         ]),
-        temperature: 0.7, topP: 0.95, minP: nil)
+        temperature: 0.7, topP: 0.95, minP: nil, contextQualityLimit: 40_000)
 
     /// The settings of the model family a format belongs to, if magi knows them (v13: Magistral).
     public static func forFormat(_ format: ChatFormat) -> RecommendedSettings? {

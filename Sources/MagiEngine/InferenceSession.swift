@@ -12,7 +12,7 @@ public final class InferenceSession: @unchecked Sendable {
     public let batchSize: Int
     public var threadCount: Int { pool.threadCount }
     /// Tokens whose keys and values are in the cache, in order.
-    public private(set) var tokens: [Int32] = []
+    public internal(set) var tokens: [Int32] = []
 
     let pool: ThreadPool
     let cache: KVCache

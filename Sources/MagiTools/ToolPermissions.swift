@@ -29,6 +29,25 @@ public final class ToolPermissions: @unchecked Sendable {
         self.ask = ask
     }
 
+    /// What happens to a call of a tool, as `/tools` shows it.
+    public enum Policy: String, Sendable {
+        /// It reaches nothing beyond magi: it always runs.
+        case runs = "runs"
+        /// `--yes`, the allow-list or an earlier "always" lets it run.
+        case allowed = "allowed"
+        /// The user is asked at each call.
+        case asks = "asks first"
+        /// Nobody can be asked and nothing allows it.
+        case refused = "refused (needs --yes or --allow-tool)"
+    }
+
+    /// The policy for calls of `tool` now.
+    public func policy(for tool: any Tool) -> Policy {
+        if tool.access.isEmpty { return .runs }
+        if allowAll || lock.withLock({ allowed.contains(tool.name) }) { return .allowed }
+        return ask == nil ? .refused : .asks
+    }
+
     /// nil when `tool` may run on `arguments`, else the refusal to report to the model and the user.
     public func refusal(for tool: any Tool, arguments: String) async -> ToolError? {
         if tool.access.isEmpty || allowAll || lock.withLock({ allowed.contains(tool.name) }) { return nil }

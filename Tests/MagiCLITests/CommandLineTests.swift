@@ -22,10 +22,12 @@ import Testing
         var stderr: String
     }
 
-    func magi(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
+    /// Runs `magi` with `arguments`, `stdin` piped in and `environment` added to this process's.
+    func magi(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -95,6 +97,30 @@ import Testing
         #expect(forced.stdout.trimmingCharacters(in: .newlines) == rendered.stdout.trimmingCharacters(in: .newlines))
         let bad = try magi(["-p", "x", "--theme", "sepia"])
         #expect(bad.status != 0 && bad.stderr.contains("--theme must be dark or light"))
+    }
+
+    @Test(.enabled(if: hasModel)) func aReaderThatGoesAwayEndsMagiQuietly() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--temp", "0", "-n", "64", "--json", "-p", "Count from one to twenty."]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read one line, then leave, as `magi … | head -1` does.
+        var first = Data()
+        while !first.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first += chunk
+        }
+        try out.fileHandleForReading.close()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(!first.isEmpty)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
+        #expect(stderr.isEmpty)
     }
 
     @Test func aMalformedGrammarFailsWithItsLineAndColumn() throws {

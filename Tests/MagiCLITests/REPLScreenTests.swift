@@ -71,6 +71,20 @@ import Testing
         #expect(screen.filter { $0.hasPrefix("┌") }.count == 1)
     }
 
+    @Test(.enabled(if: enabled)) func reasoningFoldsToOneLineThatThinkShowExpands() throws {
+        let tmux = try Tmux(columns: 80, rows: 40)
+        defer { tmux.close() }
+        try tmux.startMagi(answering: "<think>Two plus two.\nThat makes four.</think>The answer is **4**.")
+        tmux.type("Show me")
+        let folded = try tmux.waitForAnswer()
+        let fold = try Regex(#"^thought for \d+ s, \d+ tokens — /think show shows it$"#)
+        #expect(folded.count == 3 && folded[0].contains(fold), "\(folded)")
+        #expect(folded[2] == "The answer is 4.")
+        tmux.type("/think show")
+        let shown = try tmux.waitForScreen { $0.last == ">>>" && $0.contains(">>> /think show") }
+        #expect(Array(shown.suffix(3)) == ["Two plus two.", "That makes four.", ">>>"])
+    }
+
     /// `magi render --color always --width N` of `markdown` as a terminal shows it in plain text:
     /// escape sequences removed, no trailing spaces or blank lines.
     func render(_ markdown: String, width: Int) throws -> [String] {
@@ -117,10 +131,10 @@ struct Tmux {
     /// typed message and that prompt, without the blank lines around them.
     func waitForAnswer() throws -> [String] {
         let screen = try waitForScreen { lines in
-            guard let asked = lines.firstIndex(of: ">>> Show me") else { return false }
+            guard let asked = lines.lastIndex(of: ">>> Show me") else { return false }
             return lines[(asked + 1)...].contains(">>>")
         }
-        let asked = screen.firstIndex(of: ">>> Show me")!
+        let asked = screen.lastIndex(of: ">>> Show me")!
         var answer = Array(screen[(asked + 1)..<screen[(asked + 1)...].firstIndex(of: ">>>")!])
         while answer.first == "" { answer.removeFirst() }
         while answer.last == "" { answer.removeLast() }
@@ -154,6 +168,10 @@ struct Tmux {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server tmux leaves running must not inherit the pipes other tests read to their end.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         let argv = ["/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }

@@ -70,9 +70,9 @@ import Testing
     @Test func completionOffersCommandsSettingsAndSessions() {
         #expect(SlashCommand.completion(before: "", word: "/s") == .words(["/system", "/set", "/show", "/save", "/sessions"]))
         #expect(SlashCommand.completion(before: "", word: "/") == .words(SlashCommand.names.map { "/" + $0 }))
-        #expect(SlashCommand.completion(before: "/set ", word: "t") == .words(["temperature", "top_p", "top_k"]))
+        #expect(SlashCommand.completion(before: "/set ", word: "t") == .words(["temperature", "top_p", "top_k", "think"]))
         #expect(SlashCommand.completion(before: "/set verbose ", word: "o") == .words(["on", "off"]))
-        #expect(SlashCommand.completion(before: "/show ", word: "") == .words(["params", "system", "info", "template"]))
+        #expect(SlashCommand.completion(before: "/show ", word: "") == .words(["info", "params", "template", "system", "license"]))
         #expect(SlashCommand.completion(before: "/load ", word: "wo", sessions: { ["work", "play", "world"] }) == .words(["work", "world"]))
         #expect(SlashCommand.completion(before: "/save ", word: "", sessions: { ["work"] }) == .words(["work"]))
         #expect(SlashCommand.completion(before: "tell me ", word: "/s") == .filePaths)

@@ -46,6 +46,20 @@ import Testing
         try leave(magi)
     }
 
+    @Test(.enabled(if: CommandLineTests.hasModel)) func loadingShowsAProgressBarThenClearsIt() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let environment = [
+            "HOME": home, "XDG_DATA_HOME": home + "/data", "MAGI_HOME": CommandLineTests.magiHome,
+            "TERM": "xterm", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        let magi = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0"], environment: environment)
+        let screen = try magi.expect(Self.prompt)
+        #expect(screen.contains("loading SmolLM2-135M-Instruct.Q4_1.gguf ████████████████████ 100%  "), "\(screen)")
+        #expect(screen.contains("100%  98 MB of 98 MB\r\u{1B}[K"))
+        try leave(magi)
+    }
+
     @Test(.enabled(if: CommandLineTests.hasModel)) func historyIsRecalledInTheNextRun() throws {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(atPath: home) }

@@ -143,11 +143,8 @@ import Testing
         #expect(shifted.stderr.contains("generation: 120 tokens") || shifted.stderr.contains("stop: endOfGeneration"))
     }
 
-    @Test(.enabled(if: CommandLineTests.hasModel)) func sessionFlagsBelongToTheREPL() throws {
+    @Test(.enabled(if: CommandLineTests.hasModel)) func sessionFlagsAreCheckedTogether() throws {
         let cli = CommandLineTests()
-        let piped = try cli.magi(["--resume", "work", "-p", "Hi"])
-        #expect(piped.status == 1)
-        #expect(piped.stderr.contains("--resume and --continue go on with a session in the REPL"))
         let both = try cli.magi(["--resume", "work", "--continue"])
         #expect(both.status != 0)
         #expect(both.stderr.contains("pass only one of --resume and --continue"))

@@ -45,7 +45,7 @@ import Testing
 
         let second = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0", "-n", "24", "--continue"],
                                         environment: Self.environment(home: home))
-        try second.expect("resuming session \(try store.mostRecent()) (1 exchanges)")
+        try second.expect("resuming session \(try store.mostRecent()) (1 exchanges, ")
         try second.expect(Self.prompt)
         second.send("/save work\r")
         try second.expect("saved 1 exchanges as work")

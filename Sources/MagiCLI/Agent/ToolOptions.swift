@@ -5,14 +5,14 @@ import MagiEngine
 import MagiTools
 
 /// The command-line flags of tool use: which tools are offered, who allows their calls, and the
-/// loop's limits.
+/// loop's limits. The tools and the allowed ones fall back on config.toml's `[tools]` (``MagiConfig``).
 struct ToolOptions: ParsableArguments {
-    @Option(name: .customLong("tools"), help: "Tools to offer the model, comma-separated, or 'all' (built-in: \(BuiltinTools.names.joined(separator: ", ")); plugins by their names).")
-    var tools: String?
+    @Option(name: .customLong("tools"), help: "Tools to offer the model, comma-separated, or 'all' (built-in: \(BuiltinTools.names.joined(separator: ", ")); plugins by their names; default: config.toml's tools.enabled).")
+    var toolsFlag: String?
     @Flag(name: [.customShort("y"), .customLong("yes")], help: "Run every tool call without asking (scripts).")
     var allowAll = false
-    @Option(name: .customLong("allow-tool"), help: "Run this tool's calls without asking; repeatable.")
-    var allowList: [String] = []
+    @Option(name: .customLong("allow-tool"), help: "Run this tool's calls without asking; repeatable (default: config.toml's tools.allow).")
+    var allowFlags: [String] = []
     @Option(name: .customLong("max-tool-steps"), help: "The most replies in one turn with tools.")
     var maxSteps = 8
     @Option(name: .customLong("tool-result-tokens"), help: "Trim each tool result to this many tokens.")
@@ -24,19 +24,29 @@ struct ToolOptions: ParsableArguments {
     func validate() throws {
         if maxSteps < 1 { throw ValidationError("--max-tool-steps must be at least 1") }
         if resultTokens < 16 { throw ValidationError("--tool-result-tokens must be at least 16") }
-        if toolChoice == .required && tools == nil { throw ValidationError("--tool-choice required needs --tools") }
+        MagiConfig.loadOrExit()
+        if toolChoice == .required && settings.enabled == nil { throw ValidationError("--tool-choice required needs --tools") }
     }
 
-    /// The tools named by `--tools` among those of ``ToolSources/catalog()``.
+    /// The tool settings, each with its source: `--tools` and `--allow-tool` over config.toml's
+    /// `enabled` and `allow`, and those of ``ToolSources/settings``.
+    var settings: MagiConfig.ToolSettings {
+        var s = sources.settings
+        let names = toolsFlag.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        s.enabled = s.enabled.overridden(by: names, named: "--tools")
+        s.allow = s.allow.overridden(by: allowFlags.isEmpty ? nil : allowFlags, named: "--allow-tool")
+        return s
+    }
+
+    /// The tools named by `--tools` (or config.toml) among those of ``ToolSources/catalog()``.
     func registry() async throws -> ToolRegistry {
-        guard let tools else { return ToolRegistry() }
+        guard let enabled = settings.enabled else { return ToolRegistry() }
         let available = try await sources.catalog().map(\.tool)
-        let names = tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if names == ["all"] { return ToolRegistry(available) }
+        if enabled.value == ["all"] { return ToolRegistry(available) }
         var registry = ToolRegistry()
-        for name in names {
+        for name in enabled.value {
             guard let tool = available.first(where: { $0.name == name }) else {
-                throw CLIError("--tools: no tool named '\(name)'; the tools are: " + available.map(\.name).joined(separator: ", "))
+                throw CLIError("\(enabled.source): no tool named '\(name)'; the tools are: " + available.map(\.name).joined(separator: ", "))
             }
             try? registry.add(tool)
         }
@@ -47,38 +57,55 @@ struct ToolOptions: ParsableArguments {
     func setup(registry: ToolRegistry, countTokens: @escaping @Sendable (String) -> Int,
                ask: (@Sendable (any Tool, String) async -> ToolPermissions.Answer)?) -> ToolSetup {
         ToolSetup(runner: ToolRunner(registry: registry),
-                  permissions: ToolPermissions(allowAll: allowAll, allowList: Set(allowList), ask: ask),
+                  permissions: ToolPermissions(allowAll: allowAll, allowList: Set(settings.allow?.value ?? []), ask: ask),
                   trimmer: ToolResultTrimmer(maxTokens: resultTokens, countTokens: countTokens), maxSteps: maxSteps,
                   requiresCall: toolChoice == .required)
     }
 }
 
-/// Where tools come from: the web search provider, plugins, and MCP servers.
+/// Where tools come from: the web search provider, plugins, and MCP servers. Each flag falls back on
+/// config.toml's `[tools]` (``MagiConfig``).
 struct ToolSources: ParsableArguments {
-    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo, searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY).")
-    var searchProvider = "duckduckgo"
-    @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL).")
-    var searXNGURL: String?
-    @Option(name: .customLong("mcp-config"), help: "MCP servers whose tools join the others: a JSON file shaped like Claude Desktop's {\"mcpServers\": …}; repeatable (default: ${XDG_CONFIG_HOME:-~/.config}/magi/mcp.json when it exists).")
-    var mcpConfigs: [String] = []
+    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo (the default), searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY); default: config.toml's tools.search_provider.")
+    var searchProviderFlag: String?
+    @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL, else config.toml's tools.searxng_url).")
+    var searXNGURLFlag: String?
+    @Option(name: .customLong("mcp-config"), help: "MCP servers whose tools join the others: a JSON file shaped like Claude Desktop's {\"mcpServers\": …}; repeatable (default: config.toml's tools.mcp_config, else ${XDG_CONFIG_HOME:-~/.config}/magi/mcp.json when it exists).")
+    var mcpConfigFlags: [String] = []
 
-    /// The web search provider the flags and environment name.
+    func validate() {
+        MagiConfig.loadOrExit()
+    }
+
+    /// The search provider, SearXNG instance and MCP configuration files, each with its source:
+    /// its flag, else MAGI_SEARXNG_URL (the instance), else config.toml.
+    var settings: MagiConfig.ToolSettings {
+        var s = MagiConfig.currentOrEmpty.tools
+        s.searchProvider = s.searchProvider.overridden(by: searchProviderFlag, named: "--search-provider")
+        s.searXNGURL = s.searXNGURL.overridden(by: searXNGURLFlag, named: "--searxng-url")
+        s.mcpConfigs = s.mcpConfigs.overridden(by: mcpConfigFlags.isEmpty ? nil : mcpConfigFlags, named: "--mcp-config")
+        return s
+    }
+
+    /// The web search provider the settings name (duckduckgo when none does).
     func provider(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SearchProvider {
-        switch searchProvider.lowercased() {
+        let s = settings
+        let name = s.searchProvider ?? Sourced("duckduckgo", .default)
+        switch name.value.lowercased() {
         case "duckduckgo", "ddg":
             return .duckDuckGo()
         case "searxng", "searx":
-            guard let url = searXNGURL ?? environment["MAGI_SEARXNG_URL"], !url.isEmpty else {
-                throw CLIError("--search-provider searxng needs --searxng-url URL or MAGI_SEARXNG_URL")
+            guard let url = s.searXNGURL?.value else {
+                throw CLIError("\(name.source): searxng needs --searxng-url URL, MAGI_SEARXNG_URL or tools.searxng_url in config.toml")
             }
             return .searXNG(base: url.hasSuffix("/") ? String(url.dropLast()) : url)
         case "brave":
             guard let key = environment["BRAVE_API_KEY"], !key.isEmpty else {
-                throw CLIError("--search-provider brave needs the API key in BRAVE_API_KEY")
+                throw CLIError("\(name.source): brave needs the API key in BRAVE_API_KEY")
             }
             return .brave(apiKey: key)
         default:
-            throw CLIError("--search-provider: unknown provider '\(searchProvider)'; the providers are: duckduckgo, searxng, brave")
+            throw CLIError("\(name.source): unknown provider '\(name.value)'; the providers are: duckduckgo, searxng, brave")
         }
     }
 
@@ -108,10 +135,11 @@ struct ToolSources: ParsableArguments {
         return entries
     }
 
-    /// The MCP servers of the `--mcp-config` files (an unreadable or invalid one is an error), else
-    /// of the standard file when it exists (a problem with it is reported and skipped).
+    /// The MCP servers of the `--mcp-config` files or config.toml's `tools.mcp_config` (an unreadable
+    /// or invalid one is an error), else of the standard file when it exists (a problem with it is
+    /// reported and skipped).
     func mcpServers() throws -> [MCPServerConfig] {
-        guard !mcpConfigs.isEmpty else {
+        guard let mcpConfigs = settings.mcpConfigs?.value else {
             guard FileManager.default.fileExists(atPath: Self.standardMCPConfig) else { return [] }
             do {
                 return try MCPServerConfig.servers(file: Self.standardMCPConfig)
@@ -188,9 +216,10 @@ enum PluginFolders {
 
 /// magi's configuration folder: `${XDG_CONFIG_HOME:-~/.config}/magi` (a relative XDG_CONFIG_HOME is ignored).
 enum ConfigFolder {
-    static var path: String {
-        let config = ProcessInfo.processInfo.environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? NSHomeDirectory() + "/.config"
+    static var path: String { path(environment: ProcessInfo.processInfo.environment) }
+
+    static func path(environment: [String: String]) -> String {
+        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory() + "/.config"
         return config + "/magi"
     }
 }

@@ -51,6 +51,6 @@ final class AnswerDisplay: @unchecked Sendable {
     }
 
     private func write(_ s: String) {
-        if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
+        StandardOutput.write(s)
     }
 }

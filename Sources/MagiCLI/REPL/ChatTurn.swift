@@ -145,12 +145,18 @@ enum ChatTurnError: Error, CustomStringConvertible {
 
 extension ChatTurn {
     /// `conversation` fitted into the window by ``ContextBudget``, keeping room for an answer of
-    /// `maxTokens` (a quarter of the window when nil); the fit says what was left out.
+    /// `maxTokens` (a quarter of the window when nil, and less when the messages that must stay
+    /// leave less); the fit says what was left out.
     ///
     /// - Throws: ``ContextBudgetError`` when the system prompt, tools and latest message alone are too
     ///   long, ``ChatTurnError/chatFormat(_:)`` when the chat format cannot render the conversation.
     func fit(_ conversation: Conversation, maxTokens: Int?) throws -> ContextFit {
-        try ContextBudget(contextSize: session.contextSize, maxAnswerTokens: maxTokens).fit(conversation, measure: measure)
+        do {
+            return try ContextBudget(contextSize: session.contextSize, maxAnswerTokens: maxTokens).fit(conversation, measure: measure)
+        } catch ContextBudgetError.doesNotFit(let tokens, let contextSize, _) where tokens < contextSize {
+            // What must stay fits, with less room for the answer than wished: answer in what is left.
+            return try ContextBudget(contextSize: contextSize, reserve: 1).fit(conversation, measure: measure)
+        }
     }
 
     /// The length in tokens of `conversation`'s prompt, opened for the assistant.

@@ -51,7 +51,7 @@ final class LineEditor {
         guard let raw = InterruptSignal.interruptingReads({ readline(prompt) }) else {
             if InterruptSignal.count != Self.interruptsBefore {
                 // libedit leaves the cursor on the abandoned line.
-                FileHandle.standardOutput.write(Data("\n".utf8))
+                StandardOutput.write("\n")
                 return .interrupt
             }
             return .end

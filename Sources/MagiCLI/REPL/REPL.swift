@@ -2,30 +2,51 @@ import Foundation
 import MagiChat
 import MagiEngine
 
-/// The interactive conversation on a terminal: reads messages and commands, streams answers.
+/// A conversation driven line by line: interactively on a terminal, or from a script.
 ///
-/// Ctrl-C during an answer stops it and keeps what was written; at the prompt it abandons the line.
-/// Ctrl-D on an empty line or `/exit` leaves.
+/// Interactive: Ctrl-C during an answer stops it and keeps what was written; at the prompt it
+/// abandons the line. Ctrl-D on an empty line or `/exit` leaves.
+///
+/// Script (`--script FILE`, `-s`): the same input without a terminal, `#` lines are comments,
+/// and the first error stops the run with exit status 1 unless `--keep-going`.
 struct REPL {
-    let turn: ChatTurn
+    /// Where the lines come from and what an error does.
+    enum Mode {
+        case interactive
+        case script(ScriptLines, keepGoing: Bool)
+        /// `-p` and piped text: one message, answered by ``answerOnce(_:)``.
+        case oneShot
+    }
+
+    var turn: ChatTurn
     var settings: REPLSettings
     var conversation: REPLConversation
     /// The tools offered and the permissions given so far.
     let tools: ToolSetup
-    /// Where every turn autosaves the conversation.
-    var session: SessionSlot
+    /// Where every turn autosaves the conversation (nil: a script that saves nothing unless told).
+    var session: SessionSlot?
     /// The grammar every answer follows (`--grammar-file`, `--json-schema`), if any.
     var answerConstraint: Grammar?
+    /// Tool calls are constrained to the offered tools and their schemas (off with `--no-constrain`).
+    var constrainsToolCalls = true
+    let mode: Mode
+    /// `--json`: every event one JSON object on standard output.
+    let json: Bool
     private let style = TerminalStyle.standardOutput
+    /// The reasoning of the last reply, for `/think show`.
+    private var lastReasoning = ""
+    private var failed = false
 
     /// A REPL on a new conversation, or on `resumed` (whose system message `system` replaces when given).
-    init(turn: ChatTurn, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot,
-         resumed: REPLConversation? = nil, answerConstraint: Grammar? = nil) {
+    init(turn: ChatTurn, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot?,
+         resumed: REPLConversation? = nil, answerConstraint: Grammar? = nil, mode: Mode = .interactive, json: Bool = false) {
         self.turn = turn
         self.answerConstraint = answerConstraint
         self.settings = settings
         self.tools = tools
         self.session = session
+        self.mode = mode
+        self.json = json
         self.conversation = resumed ?? REPLConversation(system: system)
         if let system { conversation.system = system }
     }
@@ -36,20 +57,34 @@ struct REPL {
         return (xdg ?? NSHomeDirectory() + "/.local/share") + "/magi/history"
     }
 
-    /// Runs until Ctrl-D or `/exit`.
-    mutating func run() async {
-        InterruptSignal.install()
-        TerminalRestorer.install()
-        let editor = LineEditor(historyPath: Self.historyPath, completion: SlashCommand.completion(before:word:))
-        let name = (turn.model.path as NSString).lastPathComponent
-        StandardError.write("magi: \(name) — /help for commands, \"\"\" for several lines, Ctrl-D to quit\n")
+    /// Runs until the input ends, `/exit`, or (in a script) the first error; returns the exit status.
+    mutating func run() async -> Int32 {
+        let lines: any LineSource
         var input = REPLInput()
+        switch mode {
+        case .interactive:
+            InterruptSignal.install()
+            TerminalRestorer.install()
+            lines = LineEditor(historyPath: Self.historyPath, completion: SlashCommand.completion(before:word:))
+            let name = (turn.model.path as NSString).lastPathComponent
+            StandardError.write("magi: \(name) — /help for commands, \"\"\" for several lines, Ctrl-D to quit\n")
+        case .script(let script, _):
+            lines = script
+            input.skipsComments = true
+        case .oneShot:
+            preconditionFailure("a one-shot REPL answers through answerOnce")
+        }
         while true {
-            guard let event = input.consume(editor.readLine(prompt: input.prompt)) else { continue }
+            if case .script(_, keepGoing: false) = mode, failed { return 1 }
+            guard let event = input.consume(lines.readLine(prompt: input.prompt)) else { continue }
             switch event {
             case .end:
-                write("\n")
-                return
+                if case .interactive = mode {
+                    write("\n")
+                    return 0
+                }
+                if input.wasInsideMessage { report("the script ended inside a message (a \"\"\" block or a line ending in \\)") }
+                return failed ? 1 : 0
             case .interrupt:
                 continue
             case .message(let text):
@@ -57,9 +92,18 @@ struct REPL {
             case .invalidCommand(let error):
                 report("\(error)")
             case .command(let command):
-                guard await execute(command) else { return }
+                guard await execute(command) else {
+                    if case .interactive = mode { return 0 }
+                    return failed ? 1 : 0
+                }
             }
         }
+    }
+
+    /// `-p` and pipe mode: answers `question` (after the resumed conversation, if any); returns the exit status.
+    mutating func answerOnce(_ question: String) async -> Int32 {
+        await answer(question)
+        return failed ? 1 : 0
     }
 
     /// Answers `question` after the conversation so far (without its last exchange when `retrying`),
@@ -70,34 +114,30 @@ struct REPL {
         do {
             let interruptsBefore = InterruptSignal.count
             let model = LocalAgentModel(turn: turn, sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens,
-                                        answerConstraint: answerConstraint, constrainsToolCalls: true, requiresCall: tools.requiresCall)
+                                        answerConstraint: answerConstraint, constrainsToolCalls: constrainsToolCalls, requiresCall: tools.requiresCall)
             let fit = try turn.fit(Conversation(messages: next.promptMessages + [.user(question)], tools: offeredTools),
                                    maxTokens: settings.maxTokens)
-            if !fit.reduction.isEmpty { StandardError.write("magi: \(fit.reduction)\n") }
+            if !fit.reduction.isEmpty { notice("\(fit.reduction)") }
             next.leaveOut(fit.reduction.droppedTurns)
-            let display = AnswerDisplay()
+            let output = TurnOutput(think: settings.think, json: json)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
                                                                shouldStop: { InterruptSignal.count != interruptsBefore },
-                                                               output: { [style] event in
-                                                                   switch event {
-                                                                   case let .stream(.text(piece)): display.text(piece)
-                                                                   case let .stream(.reasoning(piece)):
-                                                                       display.finish()
-                                                                       FileHandle.standardOutput.write(Data(style.dim(piece).utf8))
-                                                                   case .stream(.toolCall): break
-                                                                   case let .stream(.malformedToolCall(error)): StandardError.write("magi: \(error)\n")
-                                                                   default:
-                                                                       display.finish()
-                                                                       ToolTranscript.write(event, style: style)
-                                                                   }
-                                                               })
-            display.finish()
-            write(reply.wasInterrupted ? " " + style.dim("[interrupted]") + "\n\n" : "\n\n")
+                                                               output: output.handle)
+            output.finish(summary: reply.summary, session: turn.session, interrupted: reply.wasInterrupted)
+            if reply.wasInterrupted && !json {
+                write(" " + style.dim("[interrupted]") + "\n\n")
+            } else if case .oneShot = mode {
+                // A rendered answer ends its own lines; the raw text on a pipe gets its last line ended.
+                if !json && isatty(STDOUT_FILENO) == 0 { write("\n") }
+            } else if !json {
+                write("\n\n")
+            }
             next.append(.init(question: question, replies: reply.messages, wasInterrupted: reply.wasInterrupted))
+            lastReasoning = reply.messages.compactMap { $0.role == .assistant ? $0.reasoning : nil }.joined(separator: "\n\n")
             conversation = next
             autosave()
             if let summary = reply.summary {
-                if let notice = turn.contextFullNotice(for: summary) { StandardError.write("magi: \(notice)\n") }
+                if let text = turn.contextFullNotice(for: summary) { notice(text) }
                 if settings.verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
             }
         } catch {
@@ -126,8 +166,13 @@ struct REPL {
             write(show(subject) + "\n")
         case .clear:
             conversation.clear()
-            session.name = session.store.unusedName()
-            write(style.dim("conversation cleared; later turns autosave to the new session \(session.name)") + "\n")
+            lastReasoning = ""
+            if let store = session?.store {
+                session?.name = store.unusedName()
+                write(style.dim("conversation cleared; later turns autosave to the new session \(session!.name)") + "\n")
+            } else {
+                write(style.dim("conversation cleared") + "\n")
+            }
         case .retry:
             guard let last = conversation.exchanges.last else { report("nothing to retry"); break }
             await answer(last.question, retrying: true)
@@ -136,9 +181,10 @@ struct REPL {
             write(style.dim("last exchange dropped") + "\n")
         case .save(let name):
             do {
-                var target = session
-                target.name = try SessionName(name)
-                try target.save(conversation)
+                let sessionName = try SessionName(name)
+                var target = session ?? SessionSlot(store: .standard(), name: sessionName, model: turn.model.path)
+                target.name = sessionName
+                try target.save(conversation, cache: turn.session)
                 session = target
                 write(style.dim("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it") + "\n")
             } catch {
@@ -146,9 +192,12 @@ struct REPL {
             }
         case .load(let name):
             do {
-                let loaded = try session.load(SessionName(name))
+                let sessionName = try SessionName(name)
+                var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: turn.model.path)
+                let loaded = try slot.load(sessionName, cache: turn.session)
                 conversation = loaded.conversation
-                session.name = try SessionName(name)
+                slot.name = sessionName
+                session = slot
                 let note = loaded.otherModel.map { " (saved with \($0), rendered in this model's format)" } ?? ""
                 write(style.dim("loaded \(conversation.exchanges.count) exchanges from \(name)\(note)") + "\n")
             } catch let error as ConversationFileError {
@@ -158,8 +207,9 @@ struct REPL {
             }
         case .sessions:
             do {
-                let listings = try session.store.list()
-                write(listings.isEmpty ? style.dim("no saved sessions in \(session.store.directory)") + "\n" : Self.table(of: listings, current: session.name))
+                let store = session?.store ?? .standard()
+                let listings = try store.list()
+                write(listings.isEmpty ? style.dim("no saved sessions in \(store.directory)") + "\n" : Self.table(of: listings, current: session?.name))
             } catch {
                 report("\(error)")
             }
@@ -176,10 +226,61 @@ struct REPL {
             } catch {
                 report("\(error)")
             }
+        case .showThinking:
+            if lastReasoning.isEmpty { report("the last reply has no reasoning") } else { write(style.dim(lastReasoning) + "\n") }
+        case .tools:
+            let definitions = offeredTools
+            if definitions.isEmpty { write(style.dim("no tools offered: start magi with --tools NAME,… or --tools all (magi tools lists them)") + "\n"); break }
+            write(tools.runner.registry.tools.map { tool in
+                let access = tool.access.isEmpty ? "" : " [\(tool.access.summary)]"
+                return "\(tool.name)\(access) — \(tools.permissions.policy(for: tool).rawValue)"
+            }.joined(separator: "\n") + "\n")
+        case let .tool(name, arguments):
+            guard let tool = tools.runner.registry[name] else {
+                report("no tool named \(name) is offered" + (tools.runner.registry.isEmpty ? "; start magi with --tools \(name)"
+                                                                : "; the tools are: " + tools.runner.registry.names.joined(separator: ", ")))
+                break
+            }
+            // Typed by the user (or the script's author), the call needs no further permission.
+            let call = ToolCall(id: "manual", name: tool.name, arguments: arguments)
+            if json { JSONEvents.emit(.toolCall(call)) }
+            let interruptsBefore = InterruptSignal.count
+            let outcome = await tools.runner.run(name, arguments: arguments, shouldStop: { InterruptSignal.count != interruptsBefore })
+            if json { JSONEvents.emit(.toolResult(call, outcome)) }
+            switch outcome {
+            case .success(let text): if !json { write(text.hasSuffix("\n") ? text : text + "\n") }
+            case .failure(let error): report("\(name): \(error)")
+            }
+        case .model(nil):
+            write(turn.model.path + "\n")
+        case .model(let path?):
+            switchModel(to: path)
+        case .image(let path):
+            guard FileManager.default.fileExists(atPath: (path as NSString).expandingTildeInPath) else { report("\(path): no such file"); break }
+            report("\((turn.model.path as NSString).lastPathComponent) has no vision: it reads text only, so /image cannot attach \(path)")
         case .exit:
             return false
         }
         return true
+    }
+
+    /// `/model PATH|ALIAS`: loads another model and goes on with the conversation in its chat format.
+    private mutating func switchModel(to path: String) {
+        do {
+            let local = try ModelLoader.load((path as NSString).expandingTildeInPath)
+            if case .interactive = mode { LoadProgress.readIn(local) }
+            let old = turn.session
+            let contextSize = min(old.contextSize, local.model.configuration.contextLength)
+            var next = ChatTurn(model: local, session: InferenceSession(model: local.model, contextSize: contextSize, threads: old.threadCount,
+                                                                       cacheType: old.cacheType))
+            next.contextShiftKeep = turn.contextShiftKeep.map { _ in 0 }
+            turn = next
+            session?.model = local.path
+            write(style.dim("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
+                            + "context \(contextSize)); the conversation goes on in its format") + "\n")
+        } catch {
+            report("\(error)")
+        }
     }
 
     private func show(_ subject: ShowSubject) -> String {
@@ -202,6 +303,11 @@ struct REPL {
                 """
         case .template:
             return "format: \(model.template.format?.rawValue ?? "not recognised")\n" + (model.template.source ?? "(the model file has no chat template)")
+        case .license:
+            let metadata = model.model.file.metadata
+            let name = metadata["general.license.name"]?.stringValue, link = metadata["general.license.link"]?.stringValue
+            guard let license = metadata["general.license"]?.stringValue ?? name else { return "(the model file names no license)" }
+            return ([license, name == license ? nil : name, link].compactMap { $0 }).joined(separator: "\n")
         }
     }
 
@@ -219,7 +325,7 @@ struct REPL {
     }()
 
     /// `/sessions`: one line per session, newest first, the current one marked with `*`.
-    static func table(of listings: [SessionListing], current: SessionName) -> String {
+    static func table(of listings: [SessionListing], current: SessionName?) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
@@ -239,14 +345,15 @@ struct REPL {
         older.removeLast()
         do {
             let fit = try turn.fit(Conversation(messages: older.messages + [.user(REPLConversation.summaryRequest)]), maxTokens: settings.maxTokens)
-            if !fit.reduction.isEmpty { StandardError.write("magi: \(fit.reduction)\n") }
+            if !fit.reduction.isEmpty { notice("\(fit.reduction)") }
             let interruptsBefore = InterruptSignal.count
             let reply = try await turn.generate(prompt: turn.promptTokens(for: fit.conversation), sampling: settings.samplingForNextAnswer(),
                                                 maxTokens: settings.maxTokens, shouldStop: { InterruptSignal.count != interruptsBefore },
-                                                output: { [style] event in
-                                                    if case let .text(piece) = event { FileHandle.standardOutput.write(Data(style.dim(piece).utf8)) }
+                                                output: { [style, json] event in
+                                                    guard case let .text(piece) = event else { return }
+                                                    if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.write(style.dim(piece)) }
                                                 })
-            write("\n")
+            if !json { write("\n") }
             guard !reply.wasInterrupted, !reply.text.isEmpty else { report("compaction stopped: the conversation is unchanged"); return }
             let count = conversation.exchanges.count - 1
             conversation.compact(into: reply.text.trimmingWhitespace())
@@ -263,17 +370,30 @@ struct REPL {
                                           constrainsToolCalls: false)).toolDefinitions
     }
 
-    /// Saves the conversation to the current session, reporting a failure in one line.
-    private func autosave() {
-        do { try session.save(conversation) } catch { report("autosave: \(error)") }
+    /// Saves the conversation (and the KV cache, when small) to the current session, reporting a
+    /// failure in one line.
+    private mutating func autosave() {
+        do { try session?.save(conversation, cache: turn.session) } catch { report("autosave: \(error)") }
     }
 
+    /// What a command prints: on standard output, or as an `output` event with `--json`.
     private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        if json { JSONEvents.output(text) } else { StandardOutput.write(text) }
     }
 
-    /// One line on standard error.
-    private func report(_ message: String) {
-        StandardError.write("error: \(message)\n")
+    /// Something the user should know, on standard error (and as a `notice` event with `--json`).
+    private func notice(_ text: String) {
+        StandardError.write("magi: \(text)\n")
+        if json { JSONEvents.emit(.notice(text)) }
+    }
+
+    /// An error: one line on standard error (in a script, with the line it came from), an `error`
+    /// event with `--json`; a script stops after it unless `--keep-going`.
+    private mutating func report(_ message: String) {
+        failed = true
+        var location = ""
+        if case .script(let script, _) = mode { location = "\(script.name):\(script.lineNumber): " }
+        StandardError.write("\(location)error: \(message)\n")
+        if json { JSONEvents.error(location + message) }
     }
 }

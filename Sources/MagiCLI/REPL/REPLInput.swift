@@ -1,8 +1,51 @@
+import Foundation
+
 /// What the line editor hands over: a line, Ctrl-C, or Ctrl-D on an empty line.
 enum LineRead: Equatable {
     case line(String)
     case interrupt
     case end
+}
+
+/// Where the REPL's lines come from: the terminal's line editor, or a script.
+protocol LineSource {
+    func readLine(prompt: String) -> LineRead
+}
+
+extension LineEditor: LineSource {}
+
+/// The lines of a script (`--script FILE`, or standard input with `-s`), read as the REPL asks.
+final class ScriptLines: LineSource {
+    /// The file's name, or `stdin`, for error messages.
+    let name: String
+    private let lines: [String]
+    /// The number of the line last read, from 1.
+    private(set) var lineNumber = 0
+
+    init(name: String, text: String) {
+        self.name = name
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        }
+        if lines.last == "" { lines.removeLast() }
+        self.lines = lines
+    }
+
+    /// The script in `path`, or standard input for `-`.
+    convenience init(path: String) throws {
+        if path == "-" {
+            self.init(name: "stdin", text: String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the script \(path)") }
+        self.init(name: (path as NSString).lastPathComponent, text: String(decoding: data, as: UTF8.self))
+    }
+
+    func readLine(prompt: String) -> LineRead {
+        guard lineNumber < lines.count else { return .end }
+        lineNumber += 1
+        return .line(lines[lineNumber - 1])
+    }
 }
 
 /// Turns the lines the user types into messages and commands, tracking multi-line input.
@@ -33,6 +76,11 @@ struct REPLInput {
     static let quote = "\"\"\""
 
     private(set) var mode = Mode.ready
+    /// Scripts: a line starting with `#` between messages is a comment.
+    var skipsComments = false
+
+    /// True while a `"""` message or backslash-continued lines are open.
+    var wasInsideMessage: Bool { mode != .ready }
 
     /// The prompt for the next line: the first line's, or the continuation's.
     var prompt: String { mode == .ready ? ">>> " : "... " }
@@ -44,7 +92,6 @@ struct REPLInput {
             mode = .ready
             return .interrupt
         case .end:
-            mode = .ready
             return .end
         case .line(let line):
             return consume(line: line)
@@ -65,7 +112,7 @@ struct REPLInput {
                 mode = .continued([String(line.dropLast())])
                 return nil
             }
-            if trimmed.isEmpty { return nil }
+            if trimmed.isEmpty || (skipsComments && trimmed.hasPrefix("#")) { return nil }
             if trimmed.hasPrefix("/") {
                 do { return .command(try SlashCommand.parse(trimmed)) } catch { return .invalidCommand(error) }
             }

@@ -12,16 +12,20 @@ struct REPLSettings: Equatable {
     var maxTokens: Int?
     /// Prints a status line on standard error after each answer.
     var verbose: Bool
+    /// How the model's reasoning is shown.
+    var think: ThinkDisplay
 
-    init(sampling: SamplingParameters, seed: UInt64?, maxTokens: Int?, verbose: Bool) {
+    init(sampling: SamplingParameters, seed: UInt64?, maxTokens: Int?, verbose: Bool, think: ThinkDisplay = .hidden) {
         self.sampling = sampling
         self.seed = seed
         self.maxTokens = maxTokens
         self.verbose = verbose
+        self.think = think
     }
 
-    init(options: SamplingOptions, recommended: SamplingParameters?, verbose: Bool) {
-        self.init(sampling: options.parameters(recommended: recommended), seed: options.seed, maxTokens: options.maxTokens, verbose: verbose)
+    init(options: SamplingOptions, recommended: SamplingParameters?, verbose: Bool, think: ThinkDisplay) {
+        self.init(sampling: options.parameters(recommended: recommended), seed: options.seed, maxTokens: options.maxTokens,
+                  verbose: verbose, think: think)
     }
 
     mutating func apply(_ change: SettingChange) {
@@ -33,6 +37,7 @@ struct REPLSettings: Equatable {
         case .repeatPenalty(let r): sampling.repeatPenalty = r
         case .seed(let s): seed = s
         case .maxTokens(let n): maxTokens = n
+        case .think(let t): think = t
         case .verbose(let v): verbose = v
         }
     }
@@ -53,6 +58,7 @@ struct REPLSettings: Equatable {
         case .repeat_penalty: return "\(sampling.repeatPenalty)"
         case .seed: return seed.map(String.init) ?? "random"
         case .max_tokens: return maxTokens.map(String.init) ?? "none"
+        case .think: return think.rawValue
         case .verbose: return verbose ? "on" : "off"
         }
     }
@@ -164,25 +170,43 @@ enum ConversationFileError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The saved session a REPL writes to: every turn autosaves the conversation under ``name``.
+/// The saved session a REPL writes to: every turn autosaves the conversation under ``name``, and
+/// beside it (`NAME.kv`) the KV cache, when it is at most ``cacheLimit`` bytes, so that resuming
+/// prefills nothing the cache already holds.
 struct SessionSlot {
     let store: SessionStore
     var name: SessionName
     /// The model recorded in the session.
-    let model: String
+    var model: String
+    /// The largest KV cache snapshot saved beside a session (256 MB).
+    static let cacheLimit = 256 << 20
 
-    /// Writes `conversation` under ``name``, atomically.
-    func save(_ conversation: REPLConversation) throws(SessionError) {
+    /// Where the KV cache of session `name` is kept.
+    func cachePath(of name: SessionName) -> String { store.directory + "/" + name.description + ".kv" }
+
+    /// Writes `conversation` under ``name``, atomically, then the KV cache of `cache` beside it
+    /// (a stale cache file is removed when this one is too large to keep).
+    func save(_ conversation: REPLConversation, cache: InferenceSession? = nil) throws(SessionError) {
         try store.save(SavedSession(conversation: Conversation(messages: conversation.messages), model: model), as: name)
+        guard let cache else { return }
+        let path = cachePath(of: name)
+        guard cache.tokens.count * cache.cacheBytes / max(1, cache.contextSize) <= Self.cacheLimit else {
+            try? FileManager.default.removeItem(atPath: path)
+            return
+        }
+        try AtomicFile.write(cache.snapshot(), to: path)
     }
 
     /// The conversation saved as `name` (rendered again in this model's format when the REPL sends it),
-    /// with the model it was saved with when that is another one.
+    /// with the model it was saved with when that is another one. When `cache` is given and a KV
+    /// cache of this model was saved beside the session, it is restored into `cache` (one that
+    /// does not fit or belongs to another model is ignored: the next turn prefills instead).
     ///
     /// - Throws: ``SessionError``, or ``ConversationFileError`` when the messages do not alternate.
-    func load(_ name: SessionName) throws -> (conversation: REPLConversation, otherModel: String?) {
+    func load(_ name: SessionName, cache: InferenceSession? = nil) throws -> (conversation: REPLConversation, otherModel: String?) {
         let saved = try store.load(name)
         let conversation = try REPLConversation(messages: saved.conversation.messages)
+        if let cache, let data = FileManager.default.contents(atPath: cachePath(of: name)) { try? cache.restore(from: data) }
         return (conversation, saved.model.flatMap { $0 == model ? nil : ($0 as NSString).lastPathComponent })
     }
 }

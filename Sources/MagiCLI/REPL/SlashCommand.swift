@@ -22,6 +22,16 @@ enum SlashCommand: Equatable {
     case context
     /// `/compact`: the model summarises the older exchanges into one.
     case compact
+    /// `/think show`: the reasoning of the last reply, in full.
+    case showThinking
+    /// `/tools`: the tools offered and whether their calls are allowed.
+    case tools
+    /// `/tool NAME JSON`: runs an offered tool directly and shows its whole result.
+    case tool(name: String, arguments: String)
+    /// `/model` shows the model; `/model PATH|ALIAS` switches to another, keeping the conversation.
+    case model(String?)
+    /// `/image PATH`: attaches an image to the next message (vision models only).
+    case image(path: String)
     case exit
 
     /// Every command: its name, argument synopsis and one-line summary, in the order `/help` lists them.
@@ -38,6 +48,11 @@ enum SlashCommand: Equatable {
         ("sessions", "", "list the saved sessions, newest first"),
         ("context", "", "show what the context window holds, in tokens"),
         ("compact", "", "replace the older exchanges by a summary the model writes"),
+        ("think", "show", "show the reasoning of the last reply in full"),
+        ("tools", "", "list the tools offered and what their calls may do"),
+        ("tool", "NAME [JSON]", "run an offered tool on JSON arguments and show its result"),
+        ("model", "[PATH|ALIAS]", "show the model, or switch to another (the conversation stays)"),
+        ("image", "PATH", "attach an image to the next message (vision models)"),
         ("exit", "", "leave (Ctrl-D does too)"),
     ]
 
@@ -45,6 +60,8 @@ enum SlashCommand: Equatable {
 
     /// Commands whose argument is a session name, completed from the saved sessions.
     static let commandsTakingSessions: Set<String> = ["save", "load"]
+    /// Commands whose argument is a file path.
+    static let commandsTakingPaths: Set<String> = ["model", "image"]
 
     /// Parses a line that starts with `/`.
     ///
@@ -89,6 +106,17 @@ enum SlashCommand: Equatable {
         case "sessions": return try noArgument(.sessions)
         case "context": return try noArgument(.context)
         case "compact": return try noArgument(.compact)
+        case "think":
+            guard argument == "show" else { throw argument.isEmpty ? .missingArgument(usage: usage!) : .unknownName(kind: "/think action", name: argument, suggestion: "show") }
+            return .showThinking
+        case "tools": return try noArgument(.tools)
+        case "tool":
+            let words = try requiredArgument()
+            let name = String(words.prefix { !$0.isWhitespace })
+            let arguments = words.dropFirst(name.count).trimmingWhitespace()
+            return .tool(name: name, arguments: arguments.isEmpty ? "{}" : arguments)
+        case "model": return .model(argument.isEmpty ? nil : argument)
+        case "image": return .image(path: try requiredArgument())
         case "exit": return try noArgument(.exit)
         default:
             throw .unknownCommand(name, suggestion: nearest(to: name, among: names))
@@ -112,6 +140,9 @@ enum SlashCommand: Equatable {
         switch (command, previous.count) {
         case ("set", 1): return .words(Setting.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case ("set", 2) where previous[1] == Setting.verbose.rawValue: return .words(["on", "off"].filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.think.rawValue: return .words(ThinkDisplay.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
+        case ("think", 1): return .words(["show"].filter { $0.hasPrefix(word) })
+        case (_, 1) where commandsTakingPaths.contains(command): return .filePaths
         case ("show", 1): return .words(ShowSubject.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case (_, 1) where commandsTakingSessions.contains(command): return .words(sessions().filter { $0.hasPrefix(word) })
         default: return .words([])
@@ -154,12 +185,12 @@ enum SlashCommand: Equatable {
 
 /// What `/show` can show.
 enum ShowSubject: String, CaseIterable {
-    case params, system, info, template
+    case info, params, template, system, license
 }
 
 /// A setting `/set` changes, by the name the user types.
 enum Setting: String, CaseIterable {
-    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, verbose
+    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, think, verbose
 }
 
 /// A validated `/set KEY VALUE`.
@@ -173,6 +204,7 @@ enum SettingChange: Equatable {
     case seed(UInt64?)
     /// nil: until the model stops or the context window is full.
     case maxTokens(Int?)
+    case think(ThinkDisplay)
     case verbose(Bool)
 
     /// The setting this changes.
@@ -185,6 +217,7 @@ enum SettingChange: Equatable {
         case .repeatPenalty: return .repeat_penalty
         case .seed: return .seed
         case .maxTokens: return .max_tokens
+        case .think: return .think
         case .verbose: return .verbose
         }
     }
@@ -219,6 +252,9 @@ enum SettingChange: Equatable {
             if value == "none" { self = .maxTokens(nil); return }
             guard let n = Int(value), n > 0 else { throw invalid("a whole number > 0, or none") }
             self = .maxTokens(n)
+        case .think:
+            guard let display = ThinkDisplay(rawValue: value) else { throw invalid(ThinkDisplay.allCases.map(\.rawValue).joined(separator: ", ")) }
+            self = .think(display)
         case .verbose:
             switch value {
             case "on", "true", "1": self = .verbose(true)

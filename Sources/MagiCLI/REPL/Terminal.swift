@@ -1,4 +1,5 @@
 import Foundation
+import MagiChat
 import Synchronization
 
 /// Ctrl-C while the REPL runs: a SIGINT handler that only counts.
@@ -96,6 +97,36 @@ enum TerminalRestorer {
 }
 
 nonisolated(unsafe) private var savedModes = termios()
+
+/// The bar on standard error while a model's weights are read in, on a terminal only:
+/// `loading Magistral-Small… ██████░░░░  61%  8.6 of 14.1 GB`, cleared when done.
+enum LoadProgress {
+    /// Reads `model`'s weights in with a progress bar when standard error is a terminal; does nothing
+    /// otherwise (the weights then load lazily as the first answer touches them).
+    static func readIn(_ model: LocalModel) {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        let name = (model.path as NSString).lastPathComponent
+        var shown = -1
+        model.model.file.mapping.readIn { done, total in
+            let percent = total > 0 ? done * 100 / total : 100
+            guard percent != shown else { return }
+            shown = percent
+            StandardError.write("\r\u{1B}[K" + line(name: name, done: done, total: total))
+        }
+        StandardError.write("\r\u{1B}[K")
+    }
+
+    /// One frame of the bar.
+    static func line(name: String, done: Int, total: Int, width: Int = 20) -> String {
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        func size(_ bytes: Int) -> String {
+            bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
+        }
+        return "loading \(name) \(bar) \(String(format: "%3d", Int(fraction * 100)))%  \(size(done)) of \(size(total))"
+    }
+}
 
 /// ANSI styling of standard output: on as ``Display/color`` says (by default on a terminal
 /// without `NO_COLOR`, see no-color.org).

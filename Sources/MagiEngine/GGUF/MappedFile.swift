@@ -30,6 +30,22 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), count) }
 
+    /// Reads the whole mapping into memory now rather than at the first forward pass, reporting
+    /// `progress(bytesRead, count)` after each 32 MB, so a big model's disk reads can be shown.
+    public func readIn(progress: (Int, Int) -> Void) {
+        let chunk = 32 << 20, page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        var offset = 0
+        var sum: UInt8 = 0
+        while offset < count {
+            let end = min(count, offset + chunk)
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + offset), end - offset, MADV_WILLNEED)
+            for p in stride(from: offset, to: end, by: page) { sum &+= base.load(fromByteOffset: p, as: UInt8.self) }
+            offset = end
+            progress(offset, count)
+        }
+        withExtendedLifetime(sum) {}
+    }
+
     /// Asks the kernel to read the mapping ahead (weights are touched soon after loading).
     public func adviseWillNeed() {
         _ = madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_WILLNEED)
