@@ -176,6 +176,9 @@ import Testing
             /model
             /think show
             /image \(image)
+            /set ctx 256
+            /show info
+            /set ctx 3
             """, in: home)
         let run = try cli.magi(["--temp", "0", "--script", script, "--keep-going"], environment: environment)
         #expect(run.stdout.hasPrefix("apache-2.0\n"), "\(run.stdout)")
@@ -184,6 +187,9 @@ import Testing
         #expect(run.stdout.contains("\n" + model + "\n"))
         #expect(run.stderr.contains("script.magi:5: error: the last reply has no reasoning"), "\(run.stderr)")
         #expect(run.stderr.contains("script.magi:6: error: SmolLM2-135M-Instruct.Q4_1.gguf has no vision"), "\(run.stderr)")
+        #expect(run.stdout.contains("ctx is now 256; the next turn prefills the conversation again"))
+        #expect(run.stdout.contains("context        0 of 256 tokens in use"), "\(run.stdout)")
+        #expect(run.stderr.contains("script.magi:9: error: invalid ctx 3: expected a whole number of tokens from 8 to 1048576"), "\(run.stderr)")
 
         let tools = try Self.write("/tools\n", in: home, name: "tools.magi")
         let listed = try cli.magi(["--tools", "calculator,fetch_url", "--script", tools], environment: environment)

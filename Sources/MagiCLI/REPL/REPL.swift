@@ -49,6 +49,7 @@ struct REPL {
         self.json = json
         self.conversation = resumed ?? REPLConversation(system: system)
         if let system { conversation.system = system }
+        self.settings.contextSize = turn.session.contextSize
     }
 
     /// `${XDG_DATA_HOME:-~/.local/share}/magi/history` (a relative XDG_DATA_HOME is ignored, as the spec says).
@@ -159,6 +160,16 @@ struct REPL {
         case .system(let text?):
             conversation.system = text
             write(style.dim("system message set") + "\n")
+        case .set(.contextSize(let size)):
+            let old = turn.session
+            let window = ContextWindow(requested: size, model: turn.model.model,
+                                       recommended: turn.model.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
+            for text in window.notices { notice(text) }
+            turn = ChatTurn(model: turn.model, session: InferenceSession(model: turn.model.model, contextSize: window.size,
+                                                                          threads: old.threadCount, cacheType: old.cacheType),
+                            contextShiftKeep: turn.contextShiftKeep)
+            settings.apply(.contextSize(window.size))
+            write(style.dim("ctx is now \(window.size); the next turn prefills the conversation again") + "\n")
         case .set(let change):
             settings.apply(change)
             write(style.dim("\(change.setting.rawValue) is now \(settings.value(of: change.setting))") + "\n")
@@ -275,6 +286,7 @@ struct REPL {
                                                                        cacheType: old.cacheType))
             next.contextShiftKeep = turn.contextShiftKeep.map { _ in 0 }
             turn = next
+            settings.contextSize = contextSize
             session?.model = local.path
             write(style.dim("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
                             + "context \(contextSize)); the conversation goes on in its format") + "\n")

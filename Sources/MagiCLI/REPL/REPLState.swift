@@ -14,6 +14,8 @@ struct REPLSettings: Equatable {
     var verbose: Bool
     /// How the model's reasoning is shown.
     var think: ThinkDisplay
+    /// The context window's size, in tokens (`/set ctx` makes a new session of this size).
+    var contextSize = 0
 
     init(sampling: SamplingParameters, seed: UInt64?, maxTokens: Int?, verbose: Bool, think: ThinkDisplay = .hidden) {
         self.sampling = sampling
@@ -37,6 +39,7 @@ struct REPLSettings: Equatable {
         case .repeatPenalty(let r): sampling.repeatPenalty = r
         case .seed(let s): seed = s
         case .maxTokens(let n): maxTokens = n
+        case .contextSize(let n): contextSize = n
         case .think(let t): think = t
         case .verbose(let v): verbose = v
         }
@@ -58,6 +61,7 @@ struct REPLSettings: Equatable {
         case .repeat_penalty: return "\(sampling.repeatPenalty)"
         case .seed: return seed.map(String.init) ?? "random"
         case .max_tokens: return maxTokens.map(String.init) ?? "none"
+        case .ctx: return "\(contextSize)"
         case .think: return think.rawValue
         case .verbose: return verbose ? "on" : "off"
         }

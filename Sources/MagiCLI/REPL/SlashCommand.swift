@@ -190,7 +190,7 @@ enum ShowSubject: String, CaseIterable {
 
 /// A setting `/set` changes, by the name the user types.
 enum Setting: String, CaseIterable {
-    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, think, verbose
+    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, ctx, think, verbose
 }
 
 /// A validated `/set KEY VALUE`.
@@ -204,6 +204,8 @@ enum SettingChange: Equatable {
     case seed(UInt64?)
     /// nil: until the model stops or the context window is full.
     case maxTokens(Int?)
+    /// A new context window of this many tokens (the KV cache starts empty).
+    case contextSize(Int)
     case think(ThinkDisplay)
     case verbose(Bool)
 
@@ -217,6 +219,7 @@ enum SettingChange: Equatable {
         case .repeatPenalty: return .repeat_penalty
         case .seed: return .seed
         case .maxTokens: return .max_tokens
+        case .contextSize: return .ctx
         case .think: return .think
         case .verbose: return .verbose
         }
@@ -252,6 +255,9 @@ enum SettingChange: Equatable {
             if value == "none" { self = .maxTokens(nil); return }
             guard let n = Int(value), n > 0 else { throw invalid("a whole number > 0, or none") }
             self = .maxTokens(n)
+        case .ctx:
+            guard let n = Int(value), (8...(1 << 20)).contains(n) else { throw invalid("a whole number of tokens from 8 to 1048576") }
+            self = .contextSize(n)
         case .think:
             guard let display = ThinkDisplay(rawValue: value) else { throw invalid(ThinkDisplay.allCases.map(\.rawValue).joined(separator: ", ")) }
             self = .think(display)
