@@ -98,6 +98,29 @@ import Testing
         #expect(bad.status == 1 && bad.stderr == "Error: MCP configuration: cannot read /nonexistent/mcp.json\n", "\(bad.stderr)")
     }
 
+    @Test(.enabled(if: hasMCP)) func mcpServersListedInConfigTomlJoinTheTools() throws {
+        let home = try REPLTerminalTests.makeHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../MagiToolsTests/Fixtures/mcp/server.py").standardized.path
+        try FileManager.default.createDirectory(atPath: home + "/magi", withIntermediateDirectories: true)
+        try """
+            # MCP servers as Claude Desktop lists them
+            [mcp_servers.sdk]
+            command = "\(Self.venvPython)"
+            args = ["\(server)"]
+            """.write(toFile: home + "/magi/config.toml", atomically: true, encoding: .utf8)
+        let cli = CommandLineTests()
+        let listed = try cli.magi(["tools"], environment: ["XDG_CONFIG_HOME": home])
+        #expect(listed.status == 0 && listed.stdout.contains("(MCP server sdk)"), "\(listed.stdout) \(listed.stderr)")
+        let shown = try cli.magi(["config"], environment: ["XDG_CONFIG_HOME": home])
+        #expect(shown.stdout.contains("mcp_servers.sdk") && shown.stdout.contains("config.toml:2"), "\(shown.stdout)")
+
+        try "[mcp_servers.broken]\nargs = [\"x\"]\n".write(toFile: home + "/magi/config.toml", atomically: true, encoding: .utf8)
+        let broken = try cli.magi(["tools"], environment: ["XDG_CONFIG_HOME": home])
+        #expect(broken.status == 1 && broken.stderr.contains("config.toml:1: ") && broken.stderr.contains("command"), "\(broken.stderr)")
+    }
+
     @Test func badToolFlagsAreRejected() throws {
         let unknown = try magi(["--tools", "nope", "-p", "hi"])
         #expect(unknown.status == 1 && unknown.stderr.contains("--tools: no tool named 'nope'; the tools are: web_search, fetch_url, python, calculator"))

@@ -135,20 +135,20 @@ struct ToolSources: ParsableArguments {
         return entries
     }
 
-    /// The MCP servers of the `--mcp-config` files or config.toml's `tools.mcp_config` (an unreadable
-    /// or invalid one is an error), else of the standard file when it exists (a problem with it is
-    /// reported and skipped).
+    /// The MCP servers of config.toml's `[mcp_servers.NAME]` tables, then of the `--mcp-config`
+    /// files or config.toml's `tools.mcp_config` (an unreadable or invalid one is an error), else of
+    /// the standard file when it exists (a problem with it is reported and skipped).
     func mcpServers() throws -> [MCPServerConfig] {
+        var servers = MagiConfig.currentOrEmpty.mcpServers.map(\.value)
         guard let mcpConfigs = settings.mcpConfigs?.value else {
-            guard FileManager.default.fileExists(atPath: Self.standardMCPConfig) else { return [] }
+            guard FileManager.default.fileExists(atPath: Self.standardMCPConfig) else { return servers }
             do {
-                return try MCPServerConfig.servers(file: Self.standardMCPConfig)
+                return try servers + MCPServerConfig.servers(file: Self.standardMCPConfig)
             } catch {
                 StandardError.write("magi: MCP servers skipped: \(error)\n")
-                return []
+                return servers
             }
         }
-        var servers: [MCPServerConfig] = []
         for path in mcpConfigs {
             do { servers += try MCPServerConfig.servers(file: path) } catch { throw CLIError("\(error)") }
         }

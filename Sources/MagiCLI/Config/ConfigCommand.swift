@@ -107,6 +107,9 @@ struct ConfigCommand: AsyncParsableCommand {
         add("tools.search_provider", t.searchProvider ?? Sourced("duckduckgo", .default), otherwise: "", json: string)
         add("tools.searxng_url", t.searXNGURL, otherwise: "none", json: string)
         add("tools.mcp_config", t.mcpConfigs, otherwise: "\(ToolSources.standardMCPConfig) when it exists", json: strings)
+        for server in config.mcpServers {
+            add("mcp_servers." + server.value.name, server, otherwise: "", json: { .string($0.command.joined(separator: " ")) })
+        }
 
         let d = display.settings
         add("display.color", d.color ?? Sourced(.auto, .default), otherwise: "", json: { .string($0.rawValue) })

@@ -1,6 +1,7 @@
 import Foundation
 import MagiJSON
 import MagiRender
+import MagiTools
 
 /// Where an effective setting came from.
 enum SettingSource: Equatable, Sendable, CustomStringConvertible {
@@ -68,6 +69,10 @@ extension Optional {
 /// search_provider = "duckduckgo"
 /// searxng_url = "http://localhost:8888"
 /// mcp_config = "~/.config/magi/mcp.json"   # or a list
+/// [mcp_servers.files]         # MCP servers (stdio), as in Claude Desktop's mcpServers
+/// command = "npx"
+/// args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+/// env = { KEY = "value" }     # also cwd, timeout_seconds (a call's limit)
 /// [display]
 /// color = "auto"              # auto | always | never
 /// theme = "dark"              # dark | light
@@ -85,6 +90,8 @@ struct MagiConfig: Sendable {
     var model: Sourced<String>?
     /// Model paths by alias, `~` expanded.
     var aliases: [String: Sourced<String>] = [:]
+    /// `[mcp_servers.NAME]`: MCP servers started when tools are offered, with where each is defined.
+    var mcpServers: [Sourced<MCPServerConfig>] = []
     var context: Sourced<Int>?
     var system: Sourced<String>?
     var think = Sourced(ThinkDisplay.hidden, .default)
@@ -201,6 +208,9 @@ struct MagiConfig: Sendable {
         for name in file.keys(of: ["aliases"]) {
             aliases[name] = try file.string(["aliases", name], what: "a model path").map { Sourced(Self.expandingTilde($0.value), $0.source) }
         }
+        for name in file.keys(of: ["mcp_servers"]) {
+            mcpServers.append(try file.mcpServer(named: name))
+        }
         context = try file.integer(["context"], Self.contextRange)
         system = try file.string(["system"])
         if let think = try file.choice(["think"], ThinkDisplay.allCases.map(\.rawValue)) {
@@ -262,7 +272,7 @@ private struct ConfigReader {
 
     /// Every key magi knows, by table ("" for the top level); `aliases` takes any key.
     static let schema: [(table: String, keys: [String])] = [
-        ("", ["model", "context", "system", "think", "aliases", "sampling", "tools", "display"]),
+        ("", ["model", "context", "system", "think", "aliases", "sampling", "tools", "mcp_servers", "display"]),
         ("sampling", ["temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
                       "frequency_penalty", "seed", "max_tokens"]),
         ("tools", ["enabled", "allow", "search_provider", "searxng_url", "mcp_config"]),
@@ -271,7 +281,7 @@ private struct ConfigReader {
 
     /// Rejects tables that are not tables and keys magi does not know (naming the nearest known one).
     func checkKeys() throws {
-        for table in ["aliases", "sampling", "tools", "display"] {
+        for table in ["aliases", "sampling", "tools", "mcp_servers", "display"] {
             guard let value = value([table]) else { continue }
             guard case .object = value else { throw fail([table], "\(table) must be a table ([\(table)]), not \(kind(of: value, at: [table]))") }
         }
@@ -284,6 +294,23 @@ private struct ConfigReader {
                     ?? (table.isEmpty ? "; the top-level keys are " : "; the keys of [\(table)] are ") + keys.joined(separator: ", ")
                 throw fail(prefix + [key], "unknown key \(name)\(hint)")
             }
+        }
+    }
+
+    /// `[mcp_servers.NAME]`, read as an entry of Claude Desktop's `mcpServers` is.
+    func mcpServer(named name: String) throws -> Sourced<MCPServerConfig> {
+        let key = ["mcp_servers", name]
+        guard let entry = value(key), case .object = entry else { throw fail(key, "mcp_servers.\(name) must be a table ([mcp_servers.\(name)])") }
+        do {
+            let document = JSONValue.object([("mcpServers", .object([(name, entry)]))]).compactText
+            guard let server = try MCPServerConfig.servers(parsing: document).first else { throw fail(key, "mcp_servers.\(name) is disabled") }
+            var expanded = server
+            expanded.command[0] = MagiConfig.expandingTilde(server.command[0])
+            return Sourced(expanded, source(key))
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw fail(key, "\(error)")
         }
     }
 
