@@ -147,24 +147,41 @@ struct BrokenCallModel: AgentModel {
     }
 }
 
-struct NapTool: Tool {
-    let name = "nap"
-    let description = "Sleeps 300 ms."
-    let parametersSchema = #"{"type": "object"}"#
-    func run(arguments: String) async throws -> String {
-        try await Task.sleep(for: .milliseconds(300))
-        return "rested"
+/// Calls that can only finish together: each waits until `expected` calls have started (or a
+/// twenty seconds have passed, then reports that it ran alone), so calls run one after another never meet.
+final class Rendezvous: @unchecked Sendable {
+    private let lock = NSLock()
+    private var arrived = 0
+    let expected: Int
+
+    init(expected: Int) { self.expected = expected }
+
+    func arrive() async -> Bool {
+        lock.withLock { arrived += 1 }
+        for _ in 0..<2000 {
+            if lock.withLock({ arrived >= expected }) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
+}
+
+struct MeetingTool: Tool {
+    let name = "meet"
+    let description = "Waits for the other calls of its step."
+    let parametersSchema = #"{"type": "object"}"#
+    let rendezvous: Rendezvous
+    func run(arguments: String) async throws -> String { await rendezvous.arrive() ? "met" : "alone" }
 }
 
 @Suite struct AgentLoopParallelTests {
     @Test func callsOfOneStepRunInParallelAndKeepTheirOrder() async throws {
-        let calls = (1...3).map { ToolCall(id: "\($0)", name: "nap", arguments: "{}") }
+        let calls = (1...3).map { ToolCall(id: "\($0)", name: "meet", arguments: "{}") }
+        let tool = MeetingTool(rendezvous: Rendezvous(expected: 3))
         let loop = AgentLoop(model: ScriptedModel([.assistant("", toolCalls: calls), .assistant("Done.")]),
-                             runner: ToolRunner(registry: ToolRegistry([NapTool()])), permissions: ToolPermissions(), trimmer: nil, maxSteps: 2)
-        let start = ContinuousClock.now
+                             runner: ToolRunner(registry: ToolRegistry([tool])), permissions: ToolPermissions(), trimmer: nil, maxSteps: 2)
         let turn = try await loop.run(after: [.user("?")], shouldStop: { false }, output: { _ in })
-        #expect(ContinuousClock.now - start < .milliseconds(800))
+        #expect(turn.messages[1...3].map(\.content) == ["met", "met", "met"])
         #expect(turn.messages[1...3].map(\.toolCallID) == ["1", "2", "3"])
     }
 }
