@@ -125,7 +125,7 @@ struct Magi: AsyncParsableCommand {
         let local = try modelOptions.load()
         if script == nil && question == nil { LoadProgress.readIn(local) }
         var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
-        if contextShift { turn.contextShiftKeep = raw ? 0 : systemPromptLength(local) }
+        if contextShift { turn.contextShiftKeep = raw ? 0 : turn.systemPromptLength(system: systemMessage) }
         let think: ThinkDisplay = showThinking ? .shown : try MagiConfig.current.think.value
         if raw {
             guard let question else { throw CLIError("--raw completes one prompt: pass -p TEXT or pipe text") }
@@ -139,7 +139,15 @@ struct Magi: AsyncParsableCommand {
             return
         }
         let registry = try await toolOptions.registry()
-        defer { registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() } }
+        // Sandbox folders go and MCP servers stop however magi ends: here, or when its reader goes.
+        let cleanUp = {
+            registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() }
+            var clients: [ObjectIdentifier: MCPClient] = [:]
+            for case let tool as MCPTool in registry.tools { clients[ObjectIdentifier(tool.client)] = tool.client }
+            clients.values.forEach { $0.shutDown() }
+        }
+        StandardOutput.readerGone = cleanUp
+        defer { cleanUp() }
         let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
         let interactive = question == nil && script == nil
         // Only the REPL on a terminal can ask before a call runs; elsewhere calls need --yes or --allow-tool.
@@ -159,12 +167,6 @@ struct Magi: AsyncParsableCommand {
     /// The system message: `--system`, else MAGI_SYSTEM or config.toml's; nil: the template's.
     private var systemMessage: String? { MagiConfig.currentOrEmpty.system.overridden(by: system, named: "--system")?.value }
 
-    /// Tokens of the system prompt (`--system`, else the template's) at the start of every chat prompt.
-    private func systemPromptLength(_ local: LocalModel) -> Int {
-        let messages: [ChatMessage] = systemMessage.map { [.system($0)] } ?? []
-        let rendered = try? local.template.render(messages, addGenerationPrompt: false)
-        return (try? rendered?.tokens(using: local.tokenizer, sequenceStart: local.sequenceStart).count) ?? 0
-    }
 
     /// The session a conversation goes on with: the one `--resume` names or `--continue` finds,
     /// loaded (with its KV cache into `cache`, when one was saved), else for the interactive REPL a

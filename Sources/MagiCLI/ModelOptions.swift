@@ -90,26 +90,39 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Writes to standard output unbuffered. When the reader has gone (`magi … | head`), magi ends
-/// quietly with status 0, as the text it would write has no one to read it.
+/// quietly with status 0 after ``readerGone`` (cleaning up child processes and folders), as the
+/// text it would write has no one to read it.
 enum StandardOutput {
+    /// What must be undone before magi ends early: set once at start-up, run at most once.
+    nonisolated(unsafe) static var readerGone: () -> Void = {}
+
     static func write(_ text: String) {
-        guard !text.isEmpty else { return }
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { exit(0) }
-                return
-            }
-            bytes = bytes.dropFirst(n)
-        }
+        guard !FileDescriptorWriter.write(text, to: STDOUT_FILENO) else { return }
+        readerGone()
+        _exit(0)
     }
 }
 
-/// Writes to standard error without buffering surprises.
+/// Writes to standard error unbuffered; a failure (a closed pipe) is ignored.
 enum StandardError {
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        _ = FileDescriptorWriter.write(text, to: STDERR_FILENO)
+    }
+}
+
+/// The whole of a text written to a file descriptor, retrying short and interrupted writes.
+enum FileDescriptorWriter {
+    /// Writes `text`; false when the reader has gone (EPIPE), true otherwise (other errors drop the text).
+    static func write(_ text: String, to fd: Int32) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno != EPIPE
+            }
+            bytes = bytes.dropFirst(n)
+        }
+        return true
     }
 }

@@ -103,9 +103,9 @@ public struct SessionStore: Sendable {
     /// Deletes what writers of `name` killed before their rename left behind: temporary files more
     /// than a minute old (a younger one may belong to a writer still at work).
     private func removeAbandonedTemporaryFiles(of name: SessionName) {
-        let prefix = "." + name.description + ".json.tmp-"
+        let prefixes = [".json.tmp-", ".kv.tmp-"].map { "." + name.description + $0 }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for file in files where file.hasPrefix(prefix) {
+        for file in files where prefixes.contains(where: file.hasPrefix) {
             let path = directory + "/" + file
             let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
             if let modified, modified.timeIntervalSinceNow < -60 { try? FileManager.default.removeItem(atPath: path) }

@@ -126,6 +126,15 @@ public final class MCPClient: Sendable {
     /// second. Calls under way and later fail. Returns at once.
     public func close() { connection.close() }
 
+    /// Stops the server and waits for it to end: closes its input, and kills its process group
+    /// when it has not exited within `grace`. For the moment magi exits.
+    public func shutDown(grace: Duration = .seconds(1)) {
+        connection.close()
+        guard !connection.waitUntilExited(timeout: grace) else { return }
+        connection.stop(signal: SIGKILL)
+        _ = connection.waitUntilExited(timeout: .seconds(1))
+    }
+
     /// The server's process id, for tests.
     var processIdentifier: Int32 { connection.processIdentifier }
 

@@ -431,7 +431,7 @@ final class MCPConnection: @unchecked Sendable {
         }.start()
     }
 
-    private func stop(signal: Int32) {
+    func stop(signal: Int32) {
         kill(-process.processIdentifier, signal)
         kill(process.processIdentifier, signal)
     }

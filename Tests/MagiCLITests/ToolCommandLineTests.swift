@@ -123,7 +123,7 @@ import Testing
 
     @Test func badToolFlagsAreRejected() throws {
         let unknown = try magi(["--tools", "nope", "-p", "hi"])
-        #expect(unknown.status == 1 && unknown.stderr.contains("--tools: no tool named 'nope'; the tools are: web_search, fetch_url, python, calculator"))
+        #expect(unknown.status == 1 && unknown.stderr.contains("--tools: no tool named 'nope'; the tools are: web_search, fetch_url, python, calculator, sqlite, units"))
         let required = try magi(["--tool-choice", "required", "-p", "hi"])
         #expect(required.status != 0 && required.stderr.contains("--tool-choice required needs --tools"))
         let provider = try magi(["--tools", "web_search", "--search-provider", "bing", "-p", "hi"])

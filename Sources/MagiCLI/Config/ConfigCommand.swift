@@ -78,7 +78,7 @@ struct ConfigCommand: AsyncParsableCommand {
         let alias = model.flatMap { config.aliases[$0.value] != nil ? $0.value : nil }
         rows.append(Row(name: "model", value: .string(modelPath),
                         text: JSONValue.quoted(modelPath) + (alias.map { " (alias \($0))" } ?? ""), source: model?.source ?? .default))
-        add("context", modelOptions.context, otherwise: "the model's, at most 4096", json: number)
+        add("context", modelOptions.context, otherwise: "the model's, at most its card's advice (or 4096) and what memory holds", json: number)
         add("system", config.system.overridden(by: system, named: "--system"), otherwise: "the chat template's", json: string)
         let think = config.think.overridden(by: showThinking ? .shown : nil, named: "--show-thinking")
         add("think", think, otherwise: "", json: { .string($0.rawValue) })

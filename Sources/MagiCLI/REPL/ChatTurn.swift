@@ -159,6 +159,14 @@ extension ChatTurn {
         }
     }
 
+    /// Tokens of the system prompt (`system`, else the template's) at the start of every chat prompt:
+    /// what `--context-shift` keeps.
+    func systemPromptLength(system: String?) -> Int {
+        let messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+        let rendered = try? model.template.render(messages, addGenerationPrompt: false)
+        return (try? rendered?.tokens(using: model.tokenizer, sequenceStart: model.sequenceStart).count) ?? 0
+    }
+
     /// The length in tokens of `conversation`'s prompt, opened for the assistant.
     func measure(_ conversation: Conversation) throws(ChatTurnError) -> Int {
         do { return try model.promptTokens(for: conversation).count } catch { throw .chatFormat(error) }

@@ -120,7 +120,7 @@ struct REPL {
                                    maxTokens: settings.maxTokens)
             if !fit.reduction.isEmpty { notice("\(fit.reduction)") }
             next.leaveOut(fit.reduction.droppedTurns)
-            let output = TurnOutput(think: settings.think, json: json)
+            let output = TurnOutput(think: settings.think, json: json, mentionsThinkShow: true)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
                                                                shouldStop: { InterruptSignal.count != interruptsBefore },
                                                                output: output.handle)
@@ -281,10 +281,13 @@ struct REPL {
             let local = try ModelLoader.load((path as NSString).expandingTildeInPath)
             if case .interactive = mode { LoadProgress.readIn(local) }
             let old = turn.session
-            let contextSize = min(old.contextSize, local.model.configuration.contextLength)
+            let window = ContextWindow(requested: settings.contextSize, model: local.model,
+                                       recommended: local.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
+            for text in window.notices { notice(text) }
+            let contextSize = window.size
             var next = ChatTurn(model: local, session: InferenceSession(model: local.model, contextSize: contextSize, threads: old.threadCount,
                                                                        cacheType: old.cacheType))
-            next.contextShiftKeep = turn.contextShiftKeep.map { _ in 0 }
+            if turn.contextShiftKeep != nil { next.contextShiftKeep = next.systemPromptLength(system: conversation.system) }
             turn = next
             settings.contextSize = contextSize
             session?.model = local.path

@@ -52,7 +52,7 @@ enum SlashCommand: Equatable {
         ("tools", "", "list the tools offered and what their calls may do"),
         ("tool", "NAME [JSON]", "run an offered tool on JSON arguments and show its result"),
         ("model", "[PATH|ALIAS]", "show the model, or switch to another (the conversation stays)"),
-        ("image", "PATH", "attach an image to the next message (vision models)"),
+        ("image", "PATH", "attach an image to the next message (vision models; text-only ones say so)"),
         ("exit", "", "leave (Ctrl-D does too)"),
     ]
 

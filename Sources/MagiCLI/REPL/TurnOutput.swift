@@ -23,8 +23,13 @@ enum ThinkDisplay: String, CaseIterable, Sendable {
 final class TurnOutput: @unchecked Sendable {
     let think: ThinkDisplay
     let json: Bool
+    /// The folded line mentions `/think show` (in the REPL, where it can be typed).
+    let mentionsThinkShow: Bool
     private let answer = AnswerDisplay()
     private let style = TerminalStyle.standardOutput
+    /// The tool transcript goes to standard error, styled as that allows.
+    private let transcriptStyle = TerminalStyle(isEnabled: Display.color.allowsColor(fileDescriptor: STDERR_FILENO,
+                                                                                      environment: ProcessInfo.processInfo.environment))
     private let terminal = isatty(STDOUT_FILENO) == 1
     /// The reasoning streaming now: when it began, its pieces, and the screen rows it took.
     private var reasoningStart: Date?
@@ -32,9 +37,10 @@ final class TurnOutput: @unchecked Sendable {
     private var reasoningRows = 0
     private var reasoningColumn = 0
 
-    init(think: ThinkDisplay, json: Bool) {
+    init(think: ThinkDisplay, json: Bool, mentionsThinkShow: Bool = false) {
         self.think = think
         self.json = json
+        self.mentionsThinkShow = mentionsThinkShow
     }
 
     /// Shows one event of the turn.
@@ -53,7 +59,7 @@ final class TurnOutput: @unchecked Sendable {
         case .toolCall, .toolResult, .notice:
             endReasoning()
             answer.finish()
-            ToolTranscript.write(event, style: style)
+            ToolTranscript.write(event, style: transcriptStyle)
         }
     }
 
@@ -62,8 +68,8 @@ final class TurnOutput: @unchecked Sendable {
     func finish(summary: GenerationSummary?, session: InferenceSession, interrupted: Bool) {
         if json {
             if let summary { JSONEvents.emitUsage(summary, session: session) }
-            JSONEvents.emit(.object([("type", .string("end")),
-                                     ("reason", .string(interrupted ? StopReason.cancelled.rawValue : summary?.reason.rawValue ?? "stop"))]))
+            let reason = interrupted ? StopReason.cancelled : summary?.reason ?? .endOfGeneration
+            JSONEvents.emit(.object([("type", .string("end")), ("reason", .string(reason.rawValue))]))
             return
         }
         endReasoning()
@@ -110,7 +116,7 @@ final class TurnOutput: @unchecked Sendable {
         defer { reasoningPieces = 0; reasoningRows = 0; reasoningColumn = 0 }
         guard terminal, think != .off else { return }
         let seconds = Int(Date().timeIntervalSince(start).rounded())
-        let fold = style.dim("thought for \(seconds) s, \(reasoningPieces) tokens — /think show shows it") + "\n\n"
+        let fold = style.dim("thought for \(seconds) s, \(reasoningPieces) tokens" + (mentionsThinkShow ? " — /think show shows it" : "")) + "\n\n"
         let screenRows = Self.screenRows
         switch think {
         case .hidden where reasoningRows < screenRows - 1:
