@@ -60,6 +60,38 @@ import Testing
         try expect(#"{"oneOf": [{"type": "boolean"}, {"type": "integer"}]}"#, accepts: ["true", "7"], rejects: ["\"7\""])
     }
 
+    @Test func keywordsBesideAlternativesAndReferencesAllApply() throws {
+        let schema = ##"""
+        {"$defs": {"point": {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}},
+         "required": ["x"], "anyOf": [{"$ref": "#/$defs/point"}, {"type": "string", "enum": ["origin", 0]}]}
+        """##
+        try expect(schema, accepts: [#"{"x": 1}"#, #"{"x": 1, "y": 2}"#, #""origin""#], rejects: ["{}", #"{"y": 2}"#, "0", #""x""#])
+        // Branches the keywords beside them leave empty drop out; items / properties that are false.
+        try expect(#"{"type": "string", "anyOf": [{"type": "integer"}, {"maxLength": 1}]}"#, accepts: [#""a""#], rejects: ["1", #""ab""#])
+        try expect(#"{"type": "array", "items": false}"#, accepts: ["[]"], rejects: ["[1]"])
+        try expect(#"{"type": "object", "properties": {"a": false, "b": {"type": "null"}}}"#,
+                   accepts: ["{}", #"{"b": null}"#], rejects: [#"{"a": 1}"#])
+        try expect(#"{"type": "object", "required": ["id"]}"#, accepts: [#"{"id": [1]}"#], rejects: ["{}"])
+        // Merged objects: a property beside anyOf meets the branch's own schema for it.
+        try expect(#"{"type": "object", "properties": {"n": {"type": "number"}}, "required": ["n"], "anyOf": [{"properties": {"n": {"type": "integer"}}}]}"#,
+                   accepts: [#"{"n": 2}"#], rejects: [#"{"n": 2.5}"#, "{}"])
+        try expect(#"{"type": "object", "properties": {"a": {"type": "string"}}, "anyOf": [{"additionalProperties": false, "properties": {"b": {}}}]}"#,
+                   accepts: ["{}", #"{"b": 1}"#], rejects: [#"{"a": "x"}"#])
+    }
+
+    @Test func patternsAndLengthsNeverLooserThanPythonOrECMA() throws {
+        // Stricter than Python's `re` (which `jsonschema` runs): '.' is ECMA's, without \r, U+2028, U+2029;
+        // '\D' and '\W' are ASCII; a lone surrogate escape is no character; an integral enum value is
+        // written as listed.
+        try expect(#"{"type": "string", "pattern": "^.$"}"#, accepts: [#""a""#, #""😀""#, #""\u00e9""#, #""\u2027""#, #""\u202a""#],
+                   rejects: [#""\r""#, #""\u000D""#, "\"\u{2028}\"", #""\u2028""#, #""\u2029""#, #""\ud83d""#])
+        try expect(#"{"type": "integer", "enum": [1.0]}"#, accepts: ["1.0"], rejects: ["1"])
+        try expect(#"{"type": "string", "pattern": "^\\D+$"}"#, accepts: [#""ab""#], rejects: [#""a1""#, #""٣""#])
+        try expect(#"{"type": "string", "pattern": "^[^\\d\\s]+$"}"#, accepts: [#""ab""#], rejects: [#""a1""#, #""a b""#, #""٣""#, #""é""#])
+        try expect(#"{"type": "string", "pattern": "^[^,\\s]+$"}"#, accepts: [#""né""#], rejects: [#""a,b""#, "\"a\u{A0}b\""])
+        try expect(#"{"type": "string", "maxLength": 2}"#, accepts: [#""\uD83D\uDE00a""#], rejects: [#""\ude00""#, #""\ud83da""#])
+    }
+
     @Test(arguments: [
         (#"{"type": "integer", "minimum": 0}"#, JSONSchemaError.unsupportedKeyword("minimum", path: "")),
         (#"{"type": "string", "format": "date"}"#, .unsupportedKeyword("format", path: "")),
@@ -69,6 +101,15 @@ import Testing
         (#"{"type": "text"}"#, .invalidValue(keyword: "type", path: "", message: "unknown type 'text'")),
         (#"{"type": "string", "pattern": "^(?=a)"}"#, .invalidValue(keyword: "pattern", path: "/pattern", message: "lookarounds and named groups are not supported (at character 3)")),
         (#"{"type": "object""#, .invalidJSON(offset: 17, message: "unterminated object")),
+        (#"{"oneOf": [{"type": "number"}, {"enum": [1, "one"]}]}"#,
+         .invalidValue(keyword: "oneOf", path: "", message: "branches 0 and 1 can match the same value, and a grammar cannot require that "
+                        + "only one matches; use anyOf, or make the branches exclusive (different types, or different const values of a required property)")),
+        (#"{"type": "array", "minItems": 3, "maxItems": 1}"#, .invalidValue(keyword: "schema", path: "", message: "a schema that accepts nothing cannot be generated")),
+        (#"{"$ref": 1}"#, .invalidValue(keyword: "$ref", path: "", message: "must be a string")),
+        (#"{"type": "string", "anyOf": [{"format": "email"}]}"#, .unsupportedKeyword("format", path: "/anyOf/0")),
+        (#"{"enum": ["a", "b"], "properties": {"x": {"format": "email"}}}"#, .unsupportedKeyword("format", path: "/properties/x")),
+        (#"{"enum": ["a", "b"], "pattern": "^(?!a)"}"#,
+         .invalidValue(keyword: "pattern", path: "/pattern", message: "lookarounds and named groups are not supported (at character 3)")),
     ])
     func unsupportedSchemasAreRefusedByKeyword(schema: String, error: JSONSchemaError) {
         #expect(throws: error) { try JSONSchemaGrammar(schema: schema) }

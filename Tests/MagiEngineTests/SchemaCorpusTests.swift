@@ -209,33 +209,116 @@ struct CorpusGenerator {
         }
     }
 
-    /// Schemas the converter accepts but enforces more loosely than written: each grammar accepts a text
-    /// that `jsonschema` rejects. Known issues: when one is fixed (the schema refused, or the text rejected),
-    /// its `withKnownIssue` fails and the case moves out of this list.
-    static let looselyEnforced: [(what: String, schema: String, text: String)] = [
-        ("keywords beside anyOf are dropped",
+    /// Schemas the converter once enforced more loosely than written (each grammar accepted a text
+    /// `jsonschema` rejects), and their neighbours: every grammar accepts exactly the texts here that
+    /// `jsonschema` accepts, which ``jsonschemaAgreesWithTheFormerlyLooseCases()`` checks.
+    static let exactlyEnforced: [(what: String, schema: String, accepts: [String], rejects: [String])] = [
+        ("keywords beside anyOf apply to every branch",
          #"{"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "anyOf": [{"required": ["a"]}, {"required": ["b"]}]}"#,
-         #""not an object""#),
-        ("keywords beside oneOf are dropped",
-         #"{"type": "string", "maxLength": 3, "oneOf": [{"pattern": "^a"}, {"pattern": "^b"}]}"#, #""abcdef""#),
-        ("a schema of only required / minItems accepts any value", #"{"minItems": 2}"#, "[1]"),
-        ("oneOf is enforced as anyOf, so a value matching two branches passes", #"{"oneOf": [{"type": "integer"}, {"type": "number"}]}"#, "5"),
-        ("enum beside type ignores the type", #"{"type": "integer", "enum": [1, "one"]}"#, #""one""#),
-        ("'.' in a pattern matches an escaped line break", #"{"type": "string", "pattern": "^.{1,5}$"}"#, #""a\nb""#),
-        ("minLength counts a surrogate-pair escape as two characters", #"{"type": "string", "minLength": 2}"#, #""\ud83d\ude00""#),
+         [#"{"a": 1}"#, #"{"b": 2}"#, #"{"a": 1, "b": 2}"#, #"{"b": 2, "a": 1}"#],
+         [#""not an object""#, "{}", #"{"a": "1"}"#, #"{"b": 2, "a": "1"}"#, "[1]"]),
+        ("string keywords beside anyOf apply to every branch",
+         #"{"type": "string", "maxLength": 3, "anyOf": [{"minLength": 3}, {"const": "x"}, {"type": "integer"}]}"#,
+         [#""abc""#, #""x""#], [#""abcdef""#, #""ab""#, #""y""#, "5"]),
+        ("keywords beside oneOf apply to every branch",
+         #"{"type": "string", "maxLength": 3, "oneOf": [{"pattern": "^a"}, {"pattern": "^b"}]}"#,
+         [#""a""#, #""abc""#, #""b""#, #""bcd""#], [#""abcdef""#, #""abcd""#, #""c""#, #""""#]),
+        ("oneOf whose branches the keywords beside make exclusive",
+         #"{"type": "string", "maxLength": 3, "oneOf": [{"const": "a"}, {"minLength": 2}]}"#,
+         [#""a""#, #""ab""#, #""abc""#], [#""abcd""#, #""b""#, #""""#, "1"]),
+        ("lengths beside an anchored pattern", #"{"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 3}"#,
+         [#""ab""#, #""abc""#], [#""a""#, #""abcd""#, #""aB""#]),
+        ("a minimum length beside an unanchored pattern", #"{"type": "string", "pattern": "b", "minLength": 3}"#,
+         [#""abc""#, #""bbb""#, #""xxb""#, #""bxxxxxx""#], [#""ab""#, #""aaa""#, #""aaaa""#]),
+        ("lengths beside a pattern, without a type", #"{"pattern": "x.", "maxLength": 3}"#,
+         [#""xa""#, #""axb""#, #""xyz""#, "5", "[]"], [#""x""#, #""abxy""#, #""abc""#, #""xa\nb""#]),
+        ("anyOf and oneOf in one schema both apply",
+         #"{"anyOf": [{"type": "string"}, {"type": "integer"}], "oneOf": [{"const": "s"}, {"const": 1}, {"const": true}]}"#,
+         [#""s""#, "1"], ["true", #""t""#, "2"]),
+        ("minItems alone constrains arrays only", #"{"minItems": 2}"#,
+         ["[1, 2]", "[1, 2, 3]", #""x""#, "5", "{}", "null", "true"], ["[1]", "[]"]),
+        ("required alone constrains objects only", #"{"required": ["a"]}"#,
+         [#"{"a": 1}"#, #"{"a": [null]}"#, "[]", #""s""#, "0"], ["{}", #"{"b": 1}"#]),
+        ("keywords of several types without a type", #"{"maxLength": 2, "properties": {"a": {"type": "integer"}}, "maxItems": 1}"#,
+         [#""ab""#, "3", #"{"a": 1}"#, "{}", "[7]", "false"], [#""abc""#, #"{"a": "x"}"#, "[1, 2]"]),
+        ("oneOf over types that cannot overlap", #"{"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "integer"}]}"#,
+         [#""s""#, "{}", "7"], ["1.5", "null", "[]"]),
+        ("oneOf over distinct constants", #"{"oneOf": [{"const": 1}, {"enum": [2, "two"]}, {"type": "string", "minLength": 4}]}"#,
+         ["1", "2", #""two""#, #""three""#], ["3", #""one""#]),
+        ("oneOf over objects told apart by a required const property",
+         #"{"oneOf": [{"type": "object", "properties": {"k": {"const": "a"}, "x": {"type": "integer"}}, "required": ["k"]}, {"type": "object", "properties": {"k": {"const": "b"}}, "required": ["k"], "additionalProperties": false}]}"#,
+         [#"{"k": "a"}"#, #"{"k": "a", "x": 1}"#, #"{"k": "b"}"#], [#"{"k": "c"}"#, "{}", #"{"k": "b", "x": 1}"#]),
+        ("enum beside type keeps the values of that type", #"{"type": "integer", "enum": [1, "one"]}"#,
+         ["1"], [#""one""#, "2"]),
+        ("enum beside string keywords keeps the values they allow", #"{"type": "string", "maxLength": 2, "enum": ["ab", "abc", 1]}"#,
+         [#""ab""#], [#""abc""#, "1"]),
+        ("an integral enum value is an integer", #"{"type": "integer", "enum": [1.0, 2.5]}"#, ["1.0"], ["2.5", "2"]),
+        ("enum beside a pattern", #"{"type": ["string", "null"], "pattern": "^[a-z]+$", "enum": ["abc", "ABC", null]}"#,
+         [#""abc""#, "null"], [#""ABC""#]),
+        ("'.' in a pattern matches no line break", #"{"type": "string", "pattern": "^.{1,5}$"}"#,
+         [#""abcde""#, #""a\tb""#, #""a\"b""#, #""\ud83d\ude00""#],
+         [#""a\nb""#, #""a\u000Ab""#, #""""#, #""abcdef""#]),
+        (#"'\W' in a pattern matches no Unicode letter"#, #"{"type": "string", "pattern": "^\\W$"}"#,
+         [#""!""#, #"" ""#], [#""é""#, #""a""#, #""_""#]),
+        (#"'\S' in a pattern matches no Unicode space"#, #"{"type": "string", "pattern": "^\\S+$"}"#,
+         [#""aé""#], ["\"a\u{A0}b\"", "\"a\u{3000}b\""]),
+        ("minLength counts a surrogate-pair escape as one character", #"{"type": "string", "minLength": 2}"#,
+         [#""ab""#, #""\ud83d\ude00x""#, #""😀x""#], [#""\ud83d\ude00""#, #""😀""#]),
+        ("maxLength counts a surrogate-pair escape as one character", #"{"type": "string", "maxLength": 1}"#,
+         [#""\ud83d\ude00""#, #""😀""#, #""\u00e9""#], [#""ab""#, #""\ud83d\ude00x""#]),
     ]
 
-    @Test(.enabled(if: CorpusOracle.hasJSONSchema)) func looselyEnforcedSchemasAreKnownIssues() throws {
-        let lines = Self.looselyEnforced.map { #"{"id":\#(JSONValue.quoted($0.what)),"schema":\#($0.schema),"output":\#(JSONValue.quoted($0.text))}"# }
-        let verdicts = try CorpusOracle.run("validate_json.py", lines: lines)
-        for (case_, verdict) in zip(Self.looselyEnforced, verdicts) {
-            #expect(verdict["valid"] as? Bool == false, "jsonschema should reject \(case_.text) under \(case_.schema)")
-            withKnownIssue(Comment(rawValue: case_.what)) {
-                // Refusing the schema is a fix too.
-                guard let grammar = try? JSONSchemaGrammar(schema: case_.schema).grammar() else { return }
-                #expect(!GrammarMatcher(grammar: grammar).matches(case_.text),
-                        "\(case_.what): the grammar accepts \(case_.text), which \(case_.schema) forbids")
+    static let oneOfOverlap = "can match the same value, and a grammar cannot require that only one matches; use anyOf, "
+        + "or make the branches exclusive (different types, or different const values of a required property)"
+
+    /// Schemas that cannot be enforced exactly, refused with a message naming the keyword and where it
+    /// is; each text is one `jsonschema` rejects that a looser grammar accepted.
+    static let refused: [(what: String, schema: String, text: String, message: String)] = [
+        ("oneOf whose branches overlap (integer ⊂ number)", #"{"oneOf": [{"type": "integer"}, {"type": "number"}]}"#, "5",
+         "JSON schema keyword 'oneOf' at /: branches 0 and 1 " + oneOfOverlap),
+        ("oneOf whose const is an integer", #"{"properties": {"n": {"oneOf": [{"const": 1.0}, {"type": "integer"}]}}}"#, #"{"n": 1}"#,
+         "JSON schema keyword 'oneOf' at /properties/n: branches 0 and 1 " + oneOfOverlap),
+        ("oneOf over objects that may both match",
+         #"{"oneOf": [{"type": "object", "properties": {"a": {"type": "string"}}}, {"type": "object", "properties": {"b": {"type": "string"}}}]}"#,
+         "{}", "JSON schema keyword 'oneOf' at /: branches 0 and 1 " + oneOfOverlap),
+        ("two patterns for one string", #"{"type": "string", "pattern": "^a", "anyOf": [{"pattern": "b$"}, {"maxLength": 1}]}"#, #""ac""#,
+         "JSON schema keyword 'pattern' at /anyOf/0: two different patterns for one string cannot be combined"),
+        ("a pattern too long to count its characters",
+         #"{"type": "string", "pattern": "^(a{100}){100}$", "maxLength": 5}"#, #""aaaaaa""#,
+         "JSON schema keyword 'pattern' at /pattern: with minLength / maxLength beside it, makes a grammar of more than 4096 rules"),
+        ("enum values that the type beside them all excludes", #"{"type": "integer", "enum": ["one", 1.5]}"#, #""one""#,
+         "JSON schema keyword 'schema' at /: a schema that accepts nothing cannot be generated"),
+    ]
+
+    @Test func formerlyLooseSchemasAreEnforcedExactlyOrRefused() throws {
+        for c in Self.exactlyEnforced {
+            let converted = try JSONSchemaGrammar(schema: c.schema)
+            let matcher = GrammarMatcher(grammar: try converted.grammar())
+            for text in c.accepts { #expect(matcher.matches(text), "\(c.what): should accept \(text) under \(c.schema)\n\(converted.gbnf)") }
+            for text in c.rejects { #expect(!matcher.matches(text), "\(c.what): should reject \(text) under \(c.schema)\n\(converted.gbnf)") }
+        }
+        for c in Self.refused {
+            do {
+                _ = try JSONSchemaGrammar(schema: c.schema)
+                Issue.record("\(c.what): accepted a schema it cannot enforce: \(c.schema)")
+            } catch {
+                #expect("\(error)" == c.message, "\(c.what)")
             }
+        }
+    }
+
+    /// `jsonschema` (Draft 2020-12) accepts every text the cases above accept, and rejects the others.
+    @Test(.enabled(if: CorpusOracle.hasJSONSchema)) func jsonschemaAgreesWithTheFormerlyLooseCases() throws {
+        var cases: [(what: String, schema: String, text: String, valid: Bool)] = []
+        for c in Self.exactlyEnforced {
+            cases += c.accepts.map { (c.what, c.schema, $0, true) } + c.rejects.map { (c.what, c.schema, $0, false) }
+        }
+        cases += Self.refused.map { ($0.what, $0.schema, $0.text, false) }
+        let lines = cases.map { #"{"id":\#(JSONValue.quoted($0.what)),"schema":\#($0.schema),"output":\#(JSONValue.quoted($0.text))}"# }
+        let verdicts = try CorpusOracle.run("validate_json.py", lines: lines)
+        for (c, verdict) in zip(cases, verdicts) {
+            #expect(verdict["parsed"] as? Bool == true, "\(c.what): \(c.text) is not JSON")
+            #expect(verdict["valid"] as? Bool == c.valid, "\(c.what): jsonschema \(c.valid ? "rejects" : "accepts") \(c.text) under \(c.schema)")
         }
     }
 

@@ -6,11 +6,24 @@ import MagiJSON
 ///
 /// Supported: `type` (one or a list), `properties`, `required`, `additionalProperties`, `items`,
 /// `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern` (a regular-expression subset, see
-/// ``JSONSchemaPattern``), `enum`, `const`, `anyOf`, `oneOf` (enforced as `anyOf`), `$ref` into `$defs` or
-/// `definitions`, and annotations (`title`, `description`, `default`, `examples`, …). Any other keyword
-/// is refused with ``JSONSchemaError/unsupportedKeyword(_:path:)``: a schema is never enforced more
-/// loosely than written. Declared properties bound an object even when `additionalProperties` is absent
-/// or true (a stricter grammar, never a looser one).
+/// ``JSONSchemaPattern``; lengths beside it too), `enum`, `const`, `anyOf`, `oneOf`, `$ref` into `$defs`
+/// or `definitions` (standing alone), and
+/// annotations (`title`, `description`, `default`, `examples`, …). Any other keyword is refused with
+/// ``JSONSchemaError/unsupportedKeyword(_:path:)``: a schema is never enforced more loosely than written.
+///
+/// The keywords of one schema all apply, as JSON Schema says:
+/// - Without `type`, every type is allowed, and a type-specific keyword constrains only values of its
+///   type: `{"minItems": 2}` is any non-array, or an array of two items or more.
+/// - `enum` and `const` keep only the values the keywords beside them accept.
+/// - Keywords beside `anyOf` / `oneOf` are merged into every branch (`{A, anyOf: [B, C]}` is
+///   `anyOf: [A ∧ B, A ∧ C]`); two that cannot be merged into one schema (two different patterns) are
+///   refused.
+/// - `oneOf` is accepted only when no value can match two of its branches (different types; `const` /
+///   `enum` values or string lengths that cannot meet; a required property whose branches cannot meet;
+///   …): a grammar cannot count the branches a value matches, so any other `oneOf` is refused.
+///
+/// Declared properties bound an object even when `additionalProperties` is absent or true (a stricter
+/// grammar, never a looser one).
 public struct JSONSchemaGrammar {
     /// The grammar text, `root` first.
     public let gbnf: String
@@ -26,7 +39,10 @@ public struct JSONSchemaGrammar {
             throw JSONSchemaError.invalidJSON(offset: error.offset, message: error.reason)
         }
         var converter = Converter(document: document)
-        let root = try converter.visit(converter.document, path: "", name: "root")
+        guard let root = try converter.visit(converter.document, path: "", name: "root") else {
+            throw JSONSchemaError.invalidValue(keyword: document == .bool(false) ? "false" : "schema", path: "",
+                                               message: "a schema that accepts nothing cannot be generated")
+        }
         if root != "root" { converter.define("root", root) }
         gbnf = converter.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
     }
@@ -53,18 +69,38 @@ public struct JSONSchemaGrammar {
     }
 }
 
+/// Grammars of `pattern`s, compiled once, for checking `enum` values against a pattern beside them.
+private final class PatternGrammars {
+    var grammars: [String: Grammar?] = [:]
+
+    func grammar(_ pattern: String) -> Grammar? {
+        if let known = grammars[pattern] { return known }
+        let schema = #"{"type":"string","pattern":"# + JSONValue.quoted(pattern) + "}"
+        let grammar = try? JSONSchemaGrammar(schema: schema).grammar()
+        grammars[pattern] = grammar
+        return grammar
+    }
+}
+
+private typealias Members = [(key: String, value: JSONValue)]
+
 private struct Converter {
     let document: JSONValue
     var rules: [(name: String, body: String)] = []
     private var nameOfBody: [String: String] = [:]
     private var referenceRules: [String: String] = [:]
     private var definedPrimitives: Set<String> = []
+    private let patterns = PatternGrammars()
 
     static let annotations: Set<String> = ["title", "description", "default", "examples", "$schema", "$id", "$comment",
                                            "deprecated", "readOnly", "writeOnly", "$defs", "definitions"]
     static let handled: Set<String> = ["type", "properties", "required", "additionalProperties", "items", "minItems",
                                        "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf",
                                        "oneOf", "$ref"]
+    /// The JSON types, in the order a type-less schema offers them (`integer` is a kind of `number`).
+    static let types = ["object", "array", "string", "number", "boolean", "null"]
+    /// How deep merging or comparing schemas may recurse (through properties, items and references).
+    static let maximumDepth = 32
 
     /// Shared rules, defined when first used.
     static let primitives: [String: String] = [
@@ -74,7 +110,15 @@ private struct Converter {
         "integral-part": #"[0] | [1-9] [0-9]{0,15}"#,
         "integer": #"("-"? integral-part) space"#,
         "number": #"("-"? integral-part) ("." [0-9]{1,16})? ([eE] [-+]? integral-part)? space"#,
-        "char": #"[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#,
+        // One character of a string (a code point, as `minLength` counts): a surrogate escape only as a pair.
+        "char": #"[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" char-code)"#,
+        "char-code": #"[0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} | "#
+            + #"[dD] [89abAB] [0-9a-fA-F]{2} "\\u" [dD] [c-fC-F] [0-9a-fA-F]{2}"#,
+        // A pattern's `.`: a character but a line terminator (\n, \r, U+2028, U+2029, raw or escaped).
+        "dot": #"[^"\\\x7F\x00-\x1F\u2028\u2029] | [\\] (["\\/bft] | "u" dot-code)"#,
+        "dot-code": #"[13-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | "0" ([1-9a-fA-F] [0-9a-fA-F]{2} | "0" [1-9a-fA-F] [0-9a-fA-F] | "#
+            + #""00" [0-9bcefBCEF]) | "2" ([1-9a-fA-F] [0-9a-fA-F]{2} | "0" [013-9a-fA-F] [0-9a-fA-F] | "02" [0-7a-fA-F]) | "#
+            + #"[dD] [0-7] [0-9a-fA-F]{2} | [dD] [89abAB] [0-9a-fA-F]{2} "\\u" [dD] [c-fC-F] [0-9a-fA-F]{2}"#,
         "string": #""\"" char* "\"" space"#,
         "value": "object | array | string | number | boolean | null",
         "object": #""{" space ( string ":" space value ("," space string ":" space value)* )? "}" space"#,
@@ -82,7 +126,7 @@ private struct Converter {
     ]
     static let primitiveUses: [String: [String]] = [
         "boolean": ["space"], "null": ["space"], "integer": ["integral-part", "space"],
-        "number": ["integral-part", "space"], "string": ["char", "space"],
+        "number": ["integral-part", "space"], "string": ["char", "space"], "char": ["char-code"], "dot": ["dot-code"],
         "value": ["object", "array", "string", "number", "boolean", "null"],
         "object": ["space", "string", "value"], "array": ["space", "value"],
     ]
@@ -111,69 +155,82 @@ private struct Converter {
         return name
     }
 
-    /// A GBNF expression (usually a rule name) for the values `schema` accepts.
-    mutating func visit(_ schema: JSONValue, path: String, name: String) throws -> String {
-        if case .bool(let b) = schema {
-            guard b else { throw JSONSchemaError.invalidValue(keyword: "false", path: path, message: "a schema that accepts nothing cannot be generated") }
-            return primitive("value")
-        }
+    // MARK: - Grammar
+
+    /// A GBNF expression (usually a rule name) for the values `schema` accepts, or nil when it accepts none.
+    mutating func visit(_ schema: JSONValue, path: String, name: String) throws -> String? {
+        if case .bool(let b) = schema { return b ? primitive("value") : nil }
         guard case .object(let members) = schema else {
             throw JSONSchemaError.invalidValue(keyword: "schema", path: path, message: "a schema must be an object or a boolean")
         }
-        for (key, _) in members where !Self.handled.contains(key) && !Self.annotations.contains(key) {
-            throw JSONSchemaError.unsupportedKeyword(key, path: path)
+        try Self.checkKeywords(members, path: path)
+        if let ref = schema["$ref"] {
+            return try reference(Self.referenceName(ref, members, path: path), path: path)
         }
-        let keys = Set(members.map(\.key))
-        if case .string(let ref)? = schema["$ref"] {
-            if let other = keys.subtracting(Self.annotations).subtracting(["$ref"]).sorted().first {
-                throw JSONSchemaError.unsupportedKeyword(other, path: path)
-            }
-            return try reference(ref, path: path)
+        for keyword in ["anyOf", "oneOf"] where schema[keyword] != nil {
+            return try alternatives(keyword, members, path: path, name: name)
         }
-        if let value = schema["const"] { return rule(name, JSONSchemaGrammar.literal(value.compactText) + " " + primitive("space")) }
-        if let values = schema["enum"] {
-            guard case .array(let items) = values, !items.isEmpty else {
-                throw JSONSchemaError.invalidValue(keyword: "enum", path: path, message: "must be a non-empty array")
+        if schema["const"] != nil || schema["enum"] != nil { return try choice(members, path: path, name: name) }
+        let types = try schema["type"].map { try Self.typeNames($0, path: path) }
+        var choices: [String] = []
+        for type in types ?? Self.types {
+            if let choice = try typed(type, schema, path: path, name: types?.count == 1 ? name : "\(name)-\(type)") {
+                choices.append(choice)
             }
-            let choices = items.map { JSONSchemaGrammar.literal($0.compactText) }.joined(separator: " | ")
-            return rule(name, "(" + choices + ") " + primitive("space"))
         }
-        for keyword in ["anyOf", "oneOf"] {
-            guard let branches = schema[keyword] else { continue }
-            guard case .array(let list) = branches, !list.isEmpty else {
-                throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-empty array")
-            }
-            var choices: [String] = []
-            for (k, branch) in list.enumerated() {
-                choices.append(try visit(branch, path: "\(path)/\(keyword)/\(k)", name: "\(name)-\(k)"))
-            }
-            return rule(name, choices.joined(separator: " | "))
-        }
-        switch schema["type"] {
-        case .string(let type)?:
-            return try typed(type, schema, path: path, name: name)
-        case .array(let types)?:
-            var choices: [String] = []
-            for case .string(let type) in types {
-                choices.append(try typed(type, schema, path: path, name: "\(name)-\(type)"))
-            }
-            guard choices.count == types.count, !choices.isEmpty else {
-                throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "must be a type name or a list of them")
-            }
-            return rule(name, choices.joined(separator: " | "))
-        case nil:
-            if keys.contains("properties") || keys.contains("additionalProperties") { return try typed("object", schema, path: path, name: name) }
-            if keys.contains("items") { return try typed("array", schema, path: path, name: name) }
-            if keys.contains("pattern") || keys.contains("minLength") || keys.contains("maxLength") {
-                return try typed("string", schema, path: path, name: name)
-            }
-            return primitive("value")
-        default:
-            throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "must be a type name or a list of them")
-        }
+        if types == nil && choices == Self.types { return primitive("value") }
+        if choices.count <= 1 { return choices.first }
+        return rule(name, choices.joined(separator: " | "))
     }
 
-    private mutating func typed(_ type: String, _ schema: JSONValue, path: String, name: String) throws -> String {
+    /// `anyOf` / `oneOf`, with the keywords beside the list merged into each branch.
+    private mutating func alternatives(_ keyword: String, _ members: Members, path: String, name: String) throws -> String? {
+        guard case .array(let list)? = members.first(where: { $0.key == keyword })?.value, !list.isEmpty else {
+            throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-empty array")
+        }
+        var branches = list.enumerated().map { (schema: $1, path: "\(path)/\(keyword)/\($0)") }
+        let beside = members.filter { $0.key != keyword && !Self.annotations.contains($0.key) }
+        if !beside.isEmpty {
+            branches = try branches.map { (try intersect(.object(beside), $0.schema, path: $0.path), $0.path) }
+        }
+        if keyword == "oneOf" {
+            for i in branches.indices {
+                for j in branches.indices where j > i && !disjoint(branches[i].schema, branches[j].schema, depth: 0) {
+                    throw JSONSchemaError.invalidValue(
+                        keyword: "oneOf", path: path,
+                        message: "branches \(i) and \(j) can match the same value, and a grammar cannot require that only one "
+                            + "matches; use anyOf, or make the branches exclusive (different types, or different const "
+                            + "values of a required property)")
+                }
+            }
+        }
+        var choices: [String] = []
+        for (k, branch) in branches.enumerated() {
+            if let choice = try visit(branch.schema, path: branch.path, name: "\(name)-\(k)") { choices.append(choice) }
+        }
+        return choices.isEmpty ? nil : rule(name, choices.joined(separator: " | "))
+    }
+
+    /// `enum` / `const`: the listed values that the keywords beside them accept.
+    private mutating func choice(_ members: Members, path: String, name: String) throws -> String? {
+        var values = try Self.finiteValues(.object(members), path: path) ?? []
+        let rest = members.filter { $0.key != "enum" && $0.key != "const" && !Self.annotations.contains($0.key) }
+        if !rest.isEmpty {
+            try Self.check(.object(rest), path: path)
+            values = values.filter { validate($0, .object(rest), depth: 0) == true }
+        }
+        var literals: [String] = []
+        for value in values {
+            let literal = JSONSchemaGrammar.literal(value.compactText)
+            if !literals.contains(literal) { literals.append(literal) }
+        }
+        guard !literals.isEmpty else { return nil }
+        let space = primitive("space")
+        return rule(name, literals.count == 1 ? literals[0] + " " + space : "(" + literals.joined(separator: " | ") + ") " + space)
+    }
+
+    /// The values of type `type` that `schema` accepts, or nil when there are none.
+    private mutating func typed(_ type: String, _ schema: JSONValue, path: String, name: String) throws -> String? {
         switch type {
         case "string": return try string(schema, path: path, name: name)
         case "number", "integer", "boolean", "null": return primitive(type)
@@ -183,16 +240,30 @@ private struct Converter {
         }
     }
 
-    private mutating func string(_ schema: JSONValue, path: String, name: String) throws -> String {
-        let minimum = try count("minLength", schema, path: path) ?? 0
-        let maximum = try count("maxLength", schema, path: path)
+    private mutating func string(_ schema: JSONValue, path: String, name: String) throws -> String? {
+        let minimum = try Self.count("minLength", schema, path: path) ?? 0
+        let maximum = try Self.count("maxLength", schema, path: path)
+        if let maximum, maximum < minimum { return nil }
         if case .string(let pattern)? = schema["pattern"] {
-            if schema["minLength"] != nil || schema["maxLength"] != nil {
-                throw JSONSchemaError.unsupportedKeyword(schema["minLength"] != nil ? "minLength" : "maxLength", path: path + " (with pattern)")
-            }
             _ = primitive("char")
-            let body = try JSONSchemaPattern(pattern, path: path + "/pattern").gbnf
-            return rule(name, #""\"" "# + body + #" "\"" "# + primitive("space"))
+            let converted = try JSONSchemaPattern(pattern, path: path + "/pattern")
+            if converted.usesDot { _ = primitive("dot") }
+            let quote = #""\"""#, space = primitive("space")
+            if minimum == 0 && maximum == nil { return rule(name, quote + " " + converted.gbnf + " " + quote + " " + space) }
+            // A length beside the pattern: one rule per state of the pattern's automaton and count read.
+            guard let states = try converted.lengthBounded(minimum: minimum, maximum: maximum) else { return nil }
+            var taken = Set(rules.map(\.name))
+            let names = states.indices.map { k in
+                var n = "\(name)-\(k)", extra = 1
+                while taken.contains(n) { extra += 1; n = "\(name)-\(k)-\(extra)" }
+                taken.insert(n)
+                return n
+            }
+            for (state, stateName) in zip(states, names) {
+                let moves = state.transitions.map { $0.character + " " + names[$0.next] }
+                define(stateName, moves.isEmpty ? #""""# : (state.accepts ? "| " : "") + moves.joined(separator: " | "))
+            }
+            return rule(name, quote + " " + names[0] + " " + quote + " " + space)
         } else if schema["pattern"] != nil {
             throw JSONSchemaError.invalidValue(keyword: "pattern", path: path, message: "must be a string")
         }
@@ -202,49 +273,40 @@ private struct Converter {
         return rule(name, #""\"" char"# + bound + #" "\"" "# + primitive("space"))
     }
 
-    private mutating func array(_ schema: JSONValue, path: String, name: String) throws -> String {
-        let minimum = try count("minItems", schema, path: path) ?? 0
-        let maximum = try count("maxItems", schema, path: path)
-        if let max = maximum, max < minimum {
-            throw JSONSchemaError.invalidValue(keyword: "maxItems", path: path, message: "is below minItems")
-        }
+    private mutating func array(_ schema: JSONValue, path: String, name: String) throws -> String? {
+        let minimum = try Self.count("minItems", schema, path: path) ?? 0
+        let maximum = try Self.count("maxItems", schema, path: path)
         if case .array? = schema["items"] {
             throw JSONSchemaError.invalidValue(keyword: "items", path: path, message: "tuple form (an array of schemas) is not supported")
         }
-        let item = try schema["items"].map { try visit($0, path: path + "/items", name: name + "-item") } ?? primitive("value")
+        if let maximum, maximum < minimum { return nil }
+        if schema["items"] == nil && minimum == 0 && maximum == nil { return primitive("array") }
+        let item: String?
+        if let items = schema["items"] { item = try visit(items, path: path + "/items", name: name + "-item") } else { item = primitive("value") }
         let space = primitive("space")
-        if maximum == 0 { return rule(name, #""[" "# + space + #" "]" "# + space) }
+        guard let item, maximum != 0 else { return minimum == 0 ? rule(name, #""[" "# + space + #" "]" "# + space) : nil }
         let rest = #"("," "# + space + " " + item + ")" + (maximum.map { "{\(max(minimum, 1) - 1),\($0 - 1)}" } ?? "{\(max(minimum, 1) - 1),}")
         let items = minimum == 0 ? "(" + item + " " + rest + ")?" : item + " " + rest
         return rule(name, #""[" "# + space + " " + items + #" "]" "# + space)
     }
 
-    private mutating func object(_ schema: JSONValue, path: String, name: String) throws -> String {
+    private mutating func object(_ schema: JSONValue, path: String, name: String) throws -> String? {
         let space = primitive("space")
-        var properties: [(key: String, value: JSONValue)] = []
-        if let p = schema["properties"] {
-            guard case .object(let members) = p else {
-                throw JSONSchemaError.invalidValue(keyword: "properties", path: path, message: "must be an object")
-            }
-            properties = members
-        }
-        var required: Set<String> = []
-        if let r = schema["required"] {
-            guard case .array(let names) = r else {
-                throw JSONSchemaError.invalidValue(keyword: "required", path: path, message: "must be an array of names")
-            }
-            for case .string(let n) in names { required.insert(n) }
-            if let missing = required.first(where: { n in !properties.contains { $0.key == n } }) {
-                throw JSONSchemaError.invalidValue(keyword: "required", path: path, message: "names '\(missing)', which is not in properties")
-            }
-        }
+        var properties = try Self.properties(schema, path: path)
+        let required = try Self.required(schema, path: path)
         let additional = schema["additionalProperties"]
+        // A required name that `properties` does not declare takes the schema of other properties.
+        for n in required where !properties.contains(where: { $0.key == n }) {
+            properties.append((n, additional ?? .bool(true)))
+        }
         if properties.isEmpty {
             switch additional {
             case .bool(false)?: return rule(name, #""{" "# + space + #" "}" "# + space)
             case nil, .bool(true)?: return primitive("object")
             case let valueSchema?:
-                let value = try visit(valueSchema, path: path + "/additionalProperties", name: name + "-value")
+                guard let value = try visit(valueSchema, path: path + "/additionalProperties", name: name + "-value") else {
+                    return rule(name, #""{" "# + space + #" "}" "# + space)
+                }
                 let kv = rule(name + "-kv", primitive("string") + #" ":" "# + space + " " + value)
                 return rule(name, #""{" "# + space + " (" + kv + #" ("," "# + space + " " + kv + #")*)? "}" "# + space)
             }
@@ -256,7 +318,10 @@ private struct Converter {
         var requiredKVs: [String] = [], optionalKVs: [String] = []
         for (key, valueSchema) in properties {
             let ruleName = name + "-" + Self.ruleNamePart(key)
-            let value = try visit(valueSchema, path: path + "/properties/" + key, name: ruleName)
+            guard let value = try visit(valueSchema, path: path + "/properties/" + key, name: ruleName) else {
+                if required.contains(key) { return nil } // a required property no value satisfies: no such object
+                continue // an optional property no value satisfies: never written
+            }
             let kv = rule(ruleName + "-kv", JSONSchemaGrammar.literal(JSONValue.quoted(key)) + " " + space + #" ":" "# + space + " " + value)
             if required.contains(key) { requiredKVs.append(kv) } else { optionalKVs.append(kv) }
         }
@@ -277,26 +342,431 @@ private struct Converter {
 
     private mutating func reference(_ ref: String, path: String) throws -> String {
         if let existing = referenceRules[ref] { return existing }
-        var target: JSONValue?
-        for prefix in ["#/$defs/", "#/definitions/"] where ref.hasPrefix(prefix) {
-            target = document[String(prefix.dropFirst(2).dropLast())]?[String(ref.dropFirst(prefix.count))]
-        }
-        guard let target else { throw JSONSchemaError.unresolvedReference(ref, path: path) }
+        guard let target = resolve(ref) else { throw JSONSchemaError.unresolvedReference(ref, path: path) }
         let name = "ref-" + Self.ruleNamePart(String(ref.split(separator: "/").last ?? ""))
         referenceRules[ref] = name
         let placeholder = rules.count
         rules.append((name, "")) // reserved, so recursive references find the name
-        let body = try visit(target, path: String(ref.dropFirst()), name: name + "-body")
+        guard let body = try visit(target, path: String(ref.dropFirst()), name: name + "-body") else {
+            throw JSONSchemaError.invalidValue(keyword: "$ref", path: path, message: "'\(ref)' names a schema that accepts nothing")
+        }
         rules[placeholder].body = body
         return name
     }
 
-    private func count(_ keyword: String, _ schema: JSONValue, path: String) throws -> Int? {
+    /// The schema `ref` names in `$defs` / `definitions`, if any.
+    private func resolve(_ ref: String) -> JSONValue? {
+        for prefix in ["#/$defs/", "#/definitions/"] where ref.hasPrefix(prefix) {
+            return document[String(prefix.dropFirst(2).dropLast())]?[String(ref.dropFirst(prefix.count))]
+        }
+        return nil
+    }
+
+    // MARK: - Merging schemas
+
+    /// One schema accepting what both `a` and `b` accept (their `allOf`), possibly `false`; refused where
+    /// the two cannot be written as one schema of supported keywords.
+    private func intersect(_ a: JSONValue, _ b: JSONValue, path: String, depth: Int = 0) throws -> JSONValue {
+        switch (a, b) {
+        case (.bool(false), _), (_, .bool(false)): return .bool(false)
+        case (.bool(true), _): return b
+        case (_, .bool(true)): return a
+        default: if a == b { return a }
+        }
+        let a = try normalized(a, path: path, depth: depth), b = try normalized(b, path: path, depth: depth)
+        guard case .object(let am) = a, case .object(let bm) = b else { return try intersect(a, b, path: path, depth: depth + 1) }
+        var out: Members = []
+        var done: Set<String> = []
+        let keys = am.map(\.key) + bm.map(\.key).filter { k in !am.contains { $0.key == k } }
+        for key in keys where done.insert(key).inserted {
+            let x = a[key], y = b[key]
+            switch key {
+            case "const", "enum":
+                done.formUnion(["const", "enum"])
+                let fx = try Self.finiteValues(a, path: path), fy = try Self.finiteValues(b, path: path)
+                var values = fx ?? fy ?? []
+                if let fx, let fy { values = fx.filter { v in fy.contains { Self.equal(v, $0) == true } } }
+                if values.isEmpty { return .bool(false) }
+                out.append(("enum", .array(values)))
+            case "properties", "additionalProperties":
+                done.formUnion(["properties", "additionalProperties"])
+                let px = try Self.properties(a, path: path), py = try Self.properties(b, path: path)
+                let ax = a["additionalProperties"] ?? .bool(true), ay = b["additionalProperties"] ?? .bool(true)
+                var merged: Members = []
+                for k in px.map(\.key) + py.map(\.key).filter({ k in !px.contains { $0.key == k } }) {
+                    let sx = px.first { $0.key == k }?.value ?? ax, sy = py.first { $0.key == k }?.value ?? ay
+                    merged.append((k, try intersect(sx, sy, path: path + "/properties/" + k, depth: depth + 1)))
+                }
+                let additional = try intersect(ax, ay, path: path + "/additionalProperties", depth: depth + 1)
+                if !merged.isEmpty { out.append(("properties", .object(merged))) }
+                if additional != .bool(true) { out.append(("additionalProperties", additional)) }
+            case _ where x == nil || y == nil:
+                out.append((key, (x ?? y)!))
+            case "type":
+                let tx = try Self.typeNames(x!, path: path), ty = try Self.typeNames(y!, path: path)
+                var both: [String] = []
+                for t in tx {
+                    let integer = (t == "integer" && ty.contains("number")) || (t == "number" && ty.contains("integer"))
+                    let common: String? = ty.contains(t) ? t : integer ? "integer" : nil
+                    if let common, !both.contains(common) { both.append(common) }
+                }
+                if both.isEmpty { return .bool(false) }
+                out.append((key, both.count == 1 ? .string(both[0]) : .array(both.map { .string($0) })))
+            case "required":
+                var names = try Self.required(a, path: path)
+                for n in try Self.required(b, path: path) where !names.contains(n) { names.append(n) }
+                out.append((key, .array(names.map { .string($0) })))
+            case "items":
+                for items in [x!, y!] {
+                    guard case .array = items else { continue }
+                    throw JSONSchemaError.invalidValue(keyword: "items", path: path, message: "tuple form (an array of schemas) is not supported")
+                }
+                out.append((key, try intersect(x!, y!, path: path + "/items", depth: depth + 1)))
+            case "minItems", "minLength", "maxItems", "maxLength":
+                let m = try Self.count(key, a, path: path)!, n = try Self.count(key, b, path: path)!
+                out.append((key, .number(String(key.hasPrefix("min") ? max(m, n) : min(m, n)))))
+            case "pattern":
+                guard x == y else {
+                    throw JSONSchemaError.invalidValue(keyword: "pattern", path: path,
+                                                       message: "two different patterns for one string cannot be combined")
+                }
+                out.append((key, x!))
+            case "anyOf", "oneOf":
+                // {anyOf: X} ∧ {anyOf: Y} is anyOf: [x ∧ {anyOf: Y} for x in X]; and oneOf likewise, as
+                // exactly one x matches a value exactly when exactly one x ∧ {oneOf: Y} does.
+                guard case .array(let list) = x!, !list.isEmpty else {
+                    throw JSONSchemaError.invalidValue(keyword: key, path: path, message: "must be a non-empty array")
+                }
+                out.append((key, .array(try list.map { try intersect($0, .object([(key, y!)]), path: path, depth: depth + 1) })))
+            default:
+                out.append((key, x!))
+            }
+        }
+        return .object(out)
+    }
+
+    /// `schema` without annotations, a `$ref` replaced by what it names.
+    private func normalized(_ schema: JSONValue, path: String, depth: Int) throws -> JSONValue {
+        guard depth < Self.maximumDepth else {
+            throw JSONSchemaError.invalidValue(keyword: "$ref", path: path, message: "nests too deeply to be merged with the keywords beside it")
+        }
+        if case .bool = schema { return schema }
+        guard case .object(let members) = schema else {
+            throw JSONSchemaError.invalidValue(keyword: "schema", path: path, message: "a schema must be an object or a boolean")
+        }
+        try Self.checkKeywords(members, path: path)
+        if let ref = schema["$ref"] {
+            let ref = try Self.referenceName(ref, members, path: path)
+            guard let target = resolve(ref) else { throw JSONSchemaError.unresolvedReference(ref, path: path) }
+            return try normalized(target, path: String(ref.dropFirst()), depth: depth + 1)
+        }
+        return .object(members.filter { !Self.annotations.contains($0.key) })
+    }
+
+    // MARK: - Checking values and overlaps
+
+    /// Whether `value` satisfies `schema`: true or false when certain, nil when this cannot tell (a
+    /// `pattern` the grammar's narrower reading rejects; numbers too large to compare exactly).
+    private func validate(_ value: JSONValue, _ schema: JSONValue, depth: Int) -> Bool? {
+        if case .bool(let b) = schema { return b }
+        guard case .object(let members) = schema, depth < Self.maximumDepth else { return nil }
+        var verdicts: [Bool?] = []
+        for (key, keyword) in members {
+            switch (key, value) {
+            case ("$ref", _):
+                guard case .string(let ref) = keyword, let target = resolve(ref) else { return nil }
+                verdicts.append(validate(value, target, depth: depth + 1))
+            case ("type", _):
+                guard let names = try? Self.typeNames(keyword, path: "") else { return nil }
+                verdicts.append(names.contains { Self.hasType(value, $0) })
+            case ("const", _):
+                verdicts.append(Self.equal(value, keyword))
+            case ("enum", _):
+                guard case .array(let items) = keyword else { return nil }
+                verdicts.append(Self.any(items.map { Self.equal(value, $0) }))
+            case ("minLength", .string(let s)), ("maxLength", .string(let s)):
+                guard let n = try? Self.count(key, schema, path: "") else { return nil }
+                verdicts.append(key == "minLength" ? s.unicodeScalars.count >= n : s.unicodeScalars.count <= n)
+            case ("pattern", .string(let s)):
+                guard case .string(let pattern) = keyword else { return nil }
+                if let prefix = Self.literalPrefix(pattern), !s.unicodeScalars.starts(with: prefix) {
+                    verdicts.append(false)
+                } else if let grammar = patterns.grammar(pattern), GrammarMatcher(grammar: grammar).matches(JSONValue.quoted(s)) {
+                    verdicts.append(true)
+                } else {
+                    verdicts.append(nil) // the grammar reads some patterns more narrowly than the schema
+                }
+            case ("minItems", .array(let items)), ("maxItems", .array(let items)):
+                guard let n = try? Self.count(key, schema, path: "") else { return nil }
+                verdicts.append(key == "minItems" ? items.count >= n : items.count <= n)
+            case ("items", .array(let items)):
+                if case .array = keyword { return nil }
+                verdicts += items.map { validate($0, keyword, depth: depth + 1) }
+            case ("properties", .object(let fields)), ("additionalProperties", .object(let fields)):
+                if key == "additionalProperties" && schema["properties"] != nil { continue }
+                guard let declared = try? Self.properties(schema, path: "") else { return nil }
+                verdicts += fields.map { field in
+                    validate(field.value, declared.first { $0.key == field.key }?.value ?? schema["additionalProperties"] ?? .bool(true),
+                             depth: depth + 1)
+                }
+            case ("required", .object(let fields)):
+                guard let names = try? Self.required(schema, path: "") else { return nil }
+                verdicts.append(names.allSatisfy { n in fields.contains { $0.key == n } })
+            case ("anyOf", _), ("oneOf", _):
+                guard case .array(let list) = keyword else { return nil }
+                let each = list.map { validate(value, $0, depth: depth + 1) }
+                if key == "anyOf" {
+                    verdicts.append(Self.any(each))
+                } else {
+                    let matching = each.filter { $0 == true }.count
+                    if matching > 1 { verdicts.append(false) } else if each.contains(nil) { verdicts.append(nil) } else { verdicts.append(matching == 1) }
+                }
+            case ("minLength", _), ("maxLength", _), ("pattern", _), ("minItems", _), ("maxItems", _), ("items", _),
+                 ("properties", _), ("additionalProperties", _), ("required", _):
+                continue // a keyword for another type
+            default:
+                if !Self.annotations.contains(key) { return nil }
+            }
+        }
+        return Self.all(verdicts)
+    }
+
+    /// True when no value can satisfy both `a` and `b` (false: they may overlap, or this cannot tell).
+    private func disjoint(_ a: JSONValue, _ b: JSONValue, depth: Int) -> Bool {
+        if a == .bool(false) || b == .bool(false) { return true }
+        guard depth < Self.maximumDepth, case .object = a, case .object = b else { return false }
+        for (x, y) in [(a, b), (b, a)] {
+            if case .string(let ref)? = x["$ref"] {
+                guard let target = resolve(ref) else { return false }
+                return disjoint(target, y, depth: depth + 1)
+            }
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            for keyword in ["anyOf", "oneOf"] {
+                if case .array(let list)? = x[keyword], list.allSatisfy({ disjoint($0, y, depth: depth + 1) }) { return true }
+            }
+            if let values = try? Self.finiteValues(x, path: ""),
+               values.allSatisfy({ validate($0, y, depth: 0) == false || validate($0, x, depth: 0) == false }) {
+                return true
+            }
+        }
+        return Self.typeSet(a).intersection(Self.typeSet(b)).allSatisfy { disjoint(as: $0, a, b, depth: depth) }
+    }
+
+    /// True when no value of type `type` can satisfy both `a` and `b`.
+    private func disjoint(as type: String, _ a: JSONValue, _ b: JSONValue, depth: Int) -> Bool {
+        func bounds(_ s: JSONValue, _ low: String, _ high: String) -> (Int, Int) {
+            ((try? Self.count(low, s, path: "")) ?? 0, (try? Self.count(high, s, path: "")) ?? Int.max)
+        }
+        switch type {
+        case "string":
+            let (la, ha) = bounds(a, "minLength", "maxLength"), (lb, hb) = bounds(b, "minLength", "maxLength")
+            if ha < lb || hb < la { return true }
+            if case .string(let p)? = a["pattern"], case .string(let q)? = b["pattern"],
+               let pp = Self.literalPrefix(p), let qp = Self.literalPrefix(q), !pp.starts(with: qp), !qp.starts(with: pp) {
+                return true
+            }
+            return false
+        case "array":
+            let (la, ha) = bounds(a, "minItems", "maxItems"), (lb, hb) = bounds(b, "minItems", "maxItems")
+            if ha < lb || hb < la { return true }
+            let ia = a["items"] ?? .bool(true), ib = b["items"] ?? .bool(true)
+            if case .array = ia { return false }
+            if case .array = ib { return false }
+            return la >= 1 && lb >= 1 && disjoint(ia, ib, depth: depth + 1)
+        case "object":
+            func property(_ s: JSONValue, _ k: String) -> JSONValue { s["properties"]?[k] ?? s["additionalProperties"] ?? .bool(true) }
+            for (x, y) in [(a, b), (b, a)] {
+                let requiredY = (try? Self.required(y, path: "")) ?? []
+                for k in (try? Self.required(x, path: "")) ?? [] {
+                    if property(y, k) == .bool(false) { return true }
+                    if requiredY.contains(k) && disjoint(property(x, k), property(y, k), depth: depth + 1) { return true }
+                }
+            }
+            return false
+        default:
+            return false
+        }
+    }
+
+    // MARK: - Reading keywords
+
+    /// Refuses, by name, a keyword in `schema` or its subschemas that ``validate(_:_:depth:)`` could not
+    /// read (an unknown keyword, a malformed count or type, a pattern outside the supported subset).
+    static func check(_ schema: JSONValue, path: String) throws {
+        guard case .object(let members) = schema else { return }
+        try checkKeywords(members, path: path)
+        if let t = schema["type"] { _ = try typeNames(t, path: path) }
+        for keyword in ["minLength", "maxLength", "minItems", "maxItems"] { _ = try count(keyword, schema, path: path) }
+        if case .string(let pattern)? = schema["pattern"] { _ = try JSONSchemaPattern(pattern, path: path + "/pattern") }
+        for (key, value) in members {
+            switch (key, value) {
+            case ("properties", .object(let properties)):
+                for (name, subschema) in properties { try check(subschema, path: path + "/properties/" + name) }
+            case ("additionalProperties", _), ("items", _):
+                try check(value, path: path + "/" + key)
+            case ("anyOf", .array(let list)), ("oneOf", .array(let list)):
+                for (k, subschema) in list.enumerated() { try check(subschema, path: "\(path)/\(key)/\(k)") }
+            default:
+                break
+            }
+        }
+    }
+
+    static func checkKeywords(_ members: Members, path: String) throws {
+        for (key, _) in members where !handled.contains(key) && !annotations.contains(key) {
+            throw JSONSchemaError.unsupportedKeyword(key, path: path)
+        }
+    }
+
+    /// The target of a `$ref`, which must stand alone (but for annotations).
+    static func referenceName(_ value: JSONValue, _ members: Members, path: String) throws -> String {
+        guard case .string(let ref) = value else {
+            throw JSONSchemaError.invalidValue(keyword: "$ref", path: path, message: "must be a string")
+        }
+        if let other = Set(members.map(\.key)).subtracting(annotations).subtracting(["$ref"]).sorted().first {
+            throw JSONSchemaError.unsupportedKeyword(other, path: path)
+        }
+        return ref
+    }
+
+    /// The names in `type`, `integer` dropped beside `number`.
+    static func typeNames(_ value: JSONValue, path: String) throws -> [String] {
+        var names: [String] = []
+        switch value {
+        case .string(let t): names = [t]
+        case .array(let list):
+            for case .string(let t) in list { names.append(t) }
+            if names.count != list.count { names = [] }
+        default: break
+        }
+        guard !names.isEmpty else {
+            throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "must be a type name or a list of them")
+        }
+        for t in names where !types.contains(t) && t != "integer" {
+            throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "unknown type '\(t)'")
+        }
+        if names.contains("number") { names.removeAll { $0 == "integer" } }
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
+    }
+
+    /// The JSON types `schema` allows by its `type` (`integer` as `number`).
+    static func typeSet(_ schema: JSONValue) -> Set<String> {
+        guard let t = schema["type"], let names = try? typeNames(t, path: "") else { return Set(types) }
+        return Set(names.map { $0 == "integer" ? "number" : $0 })
+    }
+
+    static func properties(_ schema: JSONValue, path: String) throws -> Members {
+        guard let p = schema["properties"] else { return [] }
+        guard case .object(let members) = p else {
+            throw JSONSchemaError.invalidValue(keyword: "properties", path: path, message: "must be an object")
+        }
+        return members
+    }
+
+    static func required(_ schema: JSONValue, path: String) throws -> [String] {
+        guard let r = schema["required"] else { return [] }
+        guard case .array(let list) = r else {
+            throw JSONSchemaError.invalidValue(keyword: "required", path: path, message: "must be an array of names")
+        }
+        var names: [String] = []
+        for case .string(let n) in list where !names.contains(n) { names.append(n) }
+        return names
+    }
+
+    /// The values `const` / `enum` allow (both: the `enum` values equal to the `const`), or nil without either.
+    static func finiteValues(_ schema: JSONValue, path: String) throws -> [JSONValue]? {
+        var values: [JSONValue]?
+        if let e = schema["enum"] {
+            guard case .array(let items) = e, !items.isEmpty else {
+                throw JSONSchemaError.invalidValue(keyword: "enum", path: path, message: "must be a non-empty array")
+            }
+            values = items
+        }
+        if let c = schema["const"] { values = values.map { $0.filter { equal($0, c) == true } } ?? [c] }
+        return values
+    }
+
+    static func count(_ keyword: String, _ schema: JSONValue, path: String) throws -> Int? {
         guard let value = schema[keyword] else { return nil }
         guard case .number(let text) = value, let n = Int(text), n >= 0 else {
             throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-negative integer")
         }
         return n
+    }
+
+    /// The characters every string matching `pattern` starts with: the literal run after a leading `^`
+    /// (nil when the pattern has an alternation or a group flag, which could change that reading).
+    static func literalPrefix(_ pattern: String) -> [Unicode.Scalar]? {
+        let scalars = Array(pattern.unicodeScalars)
+        guard scalars.first == "^", !scalars.contains("|"), !pattern.contains("(?") else { return nil }
+        var prefix: [Unicode.Scalar] = []
+        var i = 1
+        while i < scalars.count, !#"\^$.|?*+()[]{}"#.unicodeScalars.contains(scalars[i]) {
+            prefix.append(scalars[i])
+            i += 1
+        }
+        if i < scalars.count, "?*{".unicodeScalars.contains(scalars[i]), !prefix.isEmpty { prefix.removeLast() }
+        return prefix
+    }
+
+    // MARK: - JSON values as a validator sees them
+
+    static func hasType(_ value: JSONValue, _ type: String) -> Bool {
+        switch (type, value) {
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("number", .number), ("array", .array), ("object", .object):
+            return true
+        case ("integer", .number(let n)):
+            // Python's validators read 1.0 as an integer, as Draft 2020-12 says.
+            guard !isIntegerLiteral(n) else { return true }
+            return Double(n).map { $0.isFinite && $0 == $0.rounded() } ?? false
+        default:
+            return false
+        }
+    }
+
+    static func isIntegerLiteral(_ n: String) -> Bool { !n.contains { $0 == "." || $0 == "e" || $0 == "E" } }
+
+    /// JSON Schema equality (numbers by value, object members in any order, strings by code points), nil
+    /// when numbers are too large to compare exactly.
+    static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool? {
+        switch (a, b) {
+        case let (.number(x), .number(y)):
+            if x == y { return true }
+            switch (isIntegerLiteral(x), isIntegerLiteral(y)) {
+            case (true, true): return (x == "-0" ? "0" : x) == (y == "-0" ? "0" : y)
+            case (false, false):
+                guard let dx = Double(x), let dy = Double(y) else { return nil }
+                return dx == dy
+            default:
+                let (integer, other) = isIntegerLiteral(x) ? (x, y) : (y, x)
+                guard let d = Double(other) else { return nil }
+                if !d.isFinite || d != d.rounded() { return false }
+                guard let n = Int64(integer), abs(d) < 9e18 else { return nil }
+                return Int64(d) == n
+            }
+        case let (.string(x), .string(y)):
+            return x.unicodeScalars.elementsEqual(y.unicodeScalars)
+        case let (.array(x), .array(y)):
+            return x.count == y.count ? all(zip(x, y).map { equal($0, $1) }) : false
+        case let (.object(x), .object(y)):
+            let keys = { (m: Members) in Set(m.map { Array($0.key.utf8) }) }
+            guard keys(x) == keys(y) else { return false }
+            return all(x.map { m in equal(m.value, y.first { Array($0.key.utf8) == Array(m.key.utf8) }!.value) })
+        default:
+            return a == b
+        }
+    }
+
+    /// All of three-valued verdicts.
+    static func all(_ verdicts: [Bool?]) -> Bool? {
+        verdicts.contains(false) ? false : verdicts.contains(nil) ? nil : true
+    }
+
+    /// Any of three-valued verdicts.
+    static func any(_ verdicts: [Bool?]) -> Bool? {
+        verdicts.contains(true) ? true : verdicts.contains(nil) ? nil : false
     }
 
     static func ruleNamePart(_ key: String) -> String {

@@ -5,10 +5,34 @@ import MagiJSON
 /// Supports literals, `.`, classes `[…]` / `[^…]` with ranges and `\d \w \s`, the escapes `\d \w \s \D \W
 /// \S` and escaped punctuation, groups `( )` / `(?: )`, `|`, the quantifiers `* + ? {m} {m,} {m,n}`
 /// (lazy forms too: they match the same strings), and `^` / `$` at the ends; a pattern without `^` or
-/// `$` may have any text before or after its match, as JSON Schema says. Negated classes never match an
-/// escape sequence (stricter than the schema, never looser). Anything else is refused.
+/// `$` may have any text before or after its match, as JSON Schema says. Anything else is refused.
+///
+/// Where ECMA-262 (the schema's dialect) and Python's `re` (what validators such as `jsonschema` run)
+/// differ, the grammar takes the narrower reading, so it is never looser than either: `.` matches no line
+/// terminator (`\n`, `\r`, U+2028, U+2029, raw or escaped); `\d` and `\w` are ASCII (Python's are
+/// Unicode), so `\D`, `\W` and negated classes holding `\d` or `\w` match only ASCII characters;
+/// `\S` and `[^\s…]` exclude every Unicode space. Negated classes never match an escape sequence. A
+/// character is a code point: an escaped surrogate pair counts once (see the `char` rule).
+///
+/// With `minLength` / `maxLength` beside it, ``lengthBounded(minimum:maximum:)`` gives the strings that
+/// match and have such a length, as a right-linear grammar: the pattern's automaton paired with a count
+/// of characters read.
 struct JSONSchemaPattern {
+    /// A parsed pattern; each `character` matches exactly one character (a GBNF expression).
+    indirect enum Node {
+        case character(String)
+        case group(Node)
+        case sequence([Node])
+        case alternation([Node])
+        case repetition(Node, quantifier: String, minimum: Int, maximum: Int?)
+    }
+
     private(set) var gbnf: String
+    /// Whether the grammar uses the `dot` rule (besides `char`, which it always may).
+    private(set) var usesDot = false
+    private(set) var tree: Node = .sequence([])
+    private(set) var anchoredStart = false
+    private(set) var anchoredEnd = false
     private let scalars: [Unicode.Scalar]
     private var pos = 0
     private let path: String
@@ -19,13 +43,173 @@ struct JSONSchemaPattern {
         gbnf = ""
         var parser = self
         var end = scalars.count
-        let anchoredStart = scalars.first == "^"
+        anchoredStart = scalars.first == "^"
         if anchoredStart { parser.pos = 1 }
-        let anchoredEnd = end > parser.pos && scalars[end - 1] == "$" && (end < 2 || scalars[end - 2] != "\\")
+        anchoredEnd = end > parser.pos && scalars[end - 1] == "$" && (end < 2 || scalars[end - 2] != "\\")
         if anchoredEnd { end -= 1 }
-        let body = try parser.alternation(until: end)
+        tree = try parser.alternation(until: end)
         guard parser.pos == end else { throw parser.error("unexpected '\(scalars[parser.pos])'") }
-        gbnf = (anchoredStart ? "" : "char* ") + "(" + body + ")" + (anchoredEnd ? "" : " char*")
+        usesDot = parser.usesDot
+        gbnf = (anchoredStart ? "" : "char* ") + "(" + Self.gbnf(tree) + ")" + (anchoredEnd ? "" : " char*")
+    }
+
+    private static func gbnf(_ node: Node) -> String {
+        switch node {
+        case .character(let expression): return expression
+        case .group(let inner): return "(" + gbnf(inner) + ")"
+        case .sequence(let items): return items.isEmpty ? "\"\"" : items.map(gbnf).joined(separator: " ")
+        case .alternation(let choices): return choices.map(gbnf).joined(separator: " | ")
+        case .repetition(let item, let quantifier, _, _): return "(" + gbnf(item) + ")" + quantifier
+        }
+    }
+
+    /// One state of a length-bounded pattern grammar: its transitions (a character expression and the
+    /// state after it) and whether the string may end there.
+    struct BoundedState {
+        var transitions: [(character: String, next: Int)]
+        var accepts: Bool
+    }
+
+    /// The strings the pattern matches with `minimum...maximum` characters (no upper bound when
+    /// `maximum` is nil), as states of a right-linear grammar, the start first; nil when there are none.
+    ///
+    /// - Throws: when the grammar would have more than `limit` states.
+    func lengthBounded(minimum: Int, maximum: Int?, limit: Int = 4096) throws -> [BoundedState]? {
+        // A Thompson automaton over character expressions, with ε moves: char* body char* as the
+        // anchors say.
+        var automaton = Automaton()
+        let start = automaton.state(), bodyStart = automaton.state()
+        if !anchoredStart { automaton.moves[start].append(("char", start)) }
+        automaton.epsilon[start].append(bodyStart)
+        let bodyEnd = automaton.build(tree, from: bodyStart, limit: limit)
+        let tooLarge = JSONSchemaError.invalidValue(keyword: "pattern", path: path,
+                                                    message: "with minLength / maxLength beside it, makes a grammar of more than \(limit) rules")
+        if automaton.overflow { throw tooLarge }
+        let final = automaton.state()
+        automaton.epsilon[bodyEnd].append(final)
+        if !anchoredEnd { automaton.moves[final].append(("char", final)) }
+        let closures = automaton.closures()
+        // Paired with the count of characters read, capped at `minimum` when there is no maximum.
+        let cap = maximum ?? minimum
+        struct Key: Hashable { let state: Int, count: Int }
+        var index: [Key: Int] = [Key(state: start, count: 0): 0]
+        var keys = [Key(state: start, count: 0)]
+        var states: [BoundedState] = []
+        var k = 0
+        while k < keys.count {
+            let key = keys[k]
+            var state = BoundedState(transitions: [], accepts: closures[key.state].contains(final) && key.count >= minimum)
+            let count = key.count + 1
+            if maximum == nil || count <= cap {
+                for q in closures[key.state] {
+                    for (character, target) in automaton.moves[q] {
+                        let next = Key(state: target, count: min(count, cap))
+                        if index[next] == nil {
+                            guard keys.count < limit else { throw tooLarge }
+                            index[next] = keys.count
+                            keys.append(next)
+                        }
+                        if !state.transitions.contains(where: { $0.character == character && $0.next == index[next]! }) {
+                            state.transitions.append((character, index[next]!))
+                        }
+                    }
+                }
+            }
+            states.append(state)
+            k += 1
+        }
+        // Keep the states from which the string can still end well.
+        var live = states.map(\.accepts)
+        var changed = true
+        while changed {
+            changed = false
+            for i in states.indices where !live[i] && states[i].transitions.contains(where: { live[$0.next] }) {
+                live[i] = true
+                changed = true
+            }
+        }
+        guard live[0] else { return nil }
+        var renumbered: [Int: Int] = [:]
+        for i in states.indices where live[i] { renumbered[i] = renumbered.count }
+        return states.indices.filter { live[$0] }.map { i in
+            BoundedState(transitions: states[i].transitions.compactMap { t in renumbered[t.next].map { (t.character, $0) } },
+                         accepts: states[i].accepts)
+        }
+    }
+
+    /// A nondeterministic automaton whose moves each read one character.
+    private struct Automaton {
+        var moves: [[(character: String, next: Int)]] = []
+        var epsilon: [[Int]] = []
+        /// Set when a build stopped at the limit of states.
+        var overflow = false
+
+        mutating func state() -> Int {
+            moves.append([])
+            epsilon.append([])
+            return moves.count - 1
+        }
+
+        /// Adds `node` from state `from`; returns the state where it ends.
+        mutating func build(_ node: Node, from: Int, limit: Int) -> Int {
+            guard moves.count < limit else {
+                overflow = true
+                return from
+            }
+            switch node {
+            case .character(let expression):
+                let next = state()
+                moves[from].append((expression, next))
+                return next
+            case .group(let inner):
+                return build(inner, from: from, limit: limit)
+            case .sequence(let items):
+                var at = from
+                for item in items { at = build(item, from: at, limit: limit) }
+                return at
+            case .alternation(let choices):
+                let end = state()
+                for choice in choices {
+                    let begin = state()
+                    epsilon[from].append(begin)
+                    let last = build(choice, from: begin, limit: limit)
+                    epsilon[last].append(end)
+                }
+                return end
+            case .repetition(let item, _, let minimum, let maximum):
+                var at = from
+                for _ in 0..<minimum { at = build(item, from: at, limit: limit) }
+                let end = state()
+                epsilon[at].append(end)
+                if let maximum {
+                    for _ in minimum..<maximum {
+                        at = build(item, from: at, limit: limit)
+                        epsilon[at].append(end)
+                    }
+                } else {
+                    let loop = state()
+                    epsilon[at].append(loop)
+                    let last = build(item, from: loop, limit: limit)
+                    epsilon[last].append(loop)
+                    epsilon[loop].append(end)
+                }
+                return end
+            }
+        }
+
+        /// Every state's ε-closure.
+        func closures() -> [[Int]] {
+            moves.indices.map { s in
+                var seen: Set<Int> = [s], stack = [s], out = [s]
+                while let q = stack.popLast() {
+                    for r in epsilon[q] where seen.insert(r).inserted {
+                        stack.append(r)
+                        out.append(r)
+                    }
+                }
+                return out
+            }
+        }
     }
 
     private func error(_ message: String) -> JSONSchemaError {
@@ -34,34 +218,37 @@ struct JSONSchemaPattern {
 
     private var peek: Unicode.Scalar? { pos < scalars.count ? scalars[pos] : nil }
 
-    private mutating func alternation(until end: Int) throws -> String {
+    private mutating func alternation(until end: Int) throws -> Node {
         var choices = [try sequence(until: end)]
         while pos < end && scalars[pos] == "|" {
             pos += 1
             choices.append(try sequence(until: end))
         }
-        return choices.joined(separator: " | ")
+        return choices.count == 1 ? choices[0] : .alternation(choices)
     }
 
-    private mutating func sequence(until end: Int) throws -> String {
-        var items: [String] = []
+    private mutating func sequence(until end: Int) throws -> Node {
+        var items: [Node] = []
         while pos < end, scalars[pos] != "|", scalars[pos] != ")" {
             var atom = try self.atom()
-            if pos < end, let quantifier = try quantifier() {
-                atom = "(" + atom + ")" + quantifier
+            if pos < end, let (quantifier, minimum, maximum) = try quantifier() {
+                atom = .repetition(atom, quantifier: quantifier, minimum: minimum, maximum: maximum)
             }
             items.append(atom)
         }
-        return items.isEmpty ? "\"\"" : items.joined(separator: " ")
+        return .sequence(items)
     }
 
-    private mutating func quantifier() throws -> String? {
+    /// The quantifier here, if any: its GBNF text and its counts.
+    private mutating func quantifier() throws -> (String, Int, Int?)? {
         guard let c = peek else { return nil }
         var q: String
+        var counts: (Int, Int?)
         switch c {
         case "*", "+", "?":
             pos += 1
             q = String(c)
+            counts = c == "*" ? (0, nil) : c == "+" ? (1, nil) : (0, 1)
         case "{":
             let start = pos
             pos += 1
@@ -75,31 +262,38 @@ struct JSONSchemaPattern {
             }
             pos += 1
             q = "{" + text + "}"
+            counts = (m, parts.count == 1 ? m : Int(parts[1]))
         default:
             return nil
         }
         if peek == "?" { pos += 1 } // lazy: the same strings
         if peek == "+" { throw error("possessive quantifiers are not supported") }
-        return q
+        return (q, counts.0, counts.1)
     }
 
-    private mutating func atom() throws -> String {
+    private mutating func atom() throws -> Node {
+        guard scalars[pos] == "(" else { return .character(try character()) }
+        pos += 1
+        if peek == "?" {
+            guard pos + 1 < scalars.count, scalars[pos + 1] == ":" else { throw error("lookarounds and named groups are not supported") }
+            pos += 2
+        }
+        let inner = try alternation(until: scalars.count)
+        guard peek == ")" else { throw error("missing ')'") }
+        pos += 1
+        return .group(inner)
+    }
+
+    /// A GBNF expression for the one character here.
+    private mutating func character() throws -> String {
         let c = scalars[pos]
         pos += 1
         switch c {
-        case "(":
-            if peek == "?" {
-                guard pos + 1 < scalars.count, scalars[pos + 1] == ":" else { throw error("lookarounds and named groups are not supported") }
-                pos += 2
-            }
-            let inner = try alternation(until: scalars.count)
-            guard peek == ")" else { throw error("missing ')'") }
-            pos += 1
-            return "(" + inner + ")"
         case "[":
             return try characterClass()
         case ".":
-            return "char"
+            usesDot = true
+            return "dot"
         case "\\":
             guard let e = peek else { throw error("pattern ends with '\\'") }
             pos += 1
@@ -107,9 +301,9 @@ struct JSONSchemaPattern {
             case "d": return "[0-9]"
             case "w": return "[a-zA-Z0-9_]"
             case "s": return Self.whitespace
-            case "D": return Self.negatedClass("0-9")
-            case "W": return Self.negatedClass("a-zA-Z0-9_")
-            case "S": return Self.negatedClass(" ")
+            case "D": return Self.asciiComplement([0x30...0x39])!
+            case "W": return Self.asciiComplement(Self.word)!
+            case "S": return Self.negatedClass(Self.unicodeSpaces.map { Self.classItem($0) }.joined())
             case "t": return Self.literal("\t")
             case "n": return Self.literal("\n")
             case "r": return Self.literal("\r")
@@ -133,6 +327,7 @@ struct JSONSchemaPattern {
         if negated { pos += 1 }
         var ranges: [ClosedRange<UInt32>] = []
         var whitespace = false
+        var unicodeClass = false // \d or \w, which Python reads as Unicode classes
         var first = true
         while let c = peek, c != "]" || first {
             first = false
@@ -142,8 +337,8 @@ struct JSONSchemaPattern {
                 guard let e = peek else { break }
                 pos += 1
                 switch e {
-                case "d": ranges.append(0x30...0x39); continue
-                case "w": ranges += [0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F...0x5F]; continue
+                case "d": unicodeClass = true; ranges.append(0x30...0x39); continue
+                case "w": unicodeClass = true; ranges += Self.word; continue
                 case "s": whitespace = true; ranges.append(0x20...0x20); continue
                 case "t": low = 9
                 case "n": low = 10
@@ -165,10 +360,14 @@ struct JSONSchemaPattern {
         }
         guard peek == "]" else { throw error("missing ']'") }
         pos += 1
-        let items = ranges.map { Self.classItem($0) }.joined()
         if negated {
-            if whitespace { throw error("'\\s' in a negated class is not supported") }
-            return Self.negatedClass(items)
+            if unicodeClass {
+                guard let complement = Self.asciiComplement(ranges + (whitespace ? Self.unicodeSpaces : [])) else {
+                    throw error("the class matches no character")
+                }
+                return complement
+            }
+            return Self.negatedClass((ranges + (whitespace ? Self.unicodeSpaces : [])).map { Self.classItem($0) }.joined())
         }
         // Characters a JSON string must escape appear as their escape sequences.
         var choices: [String] = []
@@ -203,6 +402,21 @@ struct JSONSchemaPattern {
 
     /// A negated class that also excludes what a JSON string must escape.
     private static func negatedClass(_ items: String) -> String { #"[^"# + items + #"\"\\\x00-\x1F\x7F]"# }
+
+    /// The printable ASCII characters outside `ranges`, unescaped in a JSON string: a negated class whose
+    /// Unicode reading (Python's `\D`, `\W`) cannot be spelled out, narrowed to ASCII.
+    private static func asciiComplement(_ ranges: [ClosedRange<UInt32>]) -> String? {
+        let kept = subtract(ranges + [0x22...0x22, 0x5C...0x5C], from: 0x20...0x7E)
+        return kept.isEmpty ? nil : "[" + kept.map { classItem($0) }.joined() + "]"
+    }
+
+    /// `\w` in ASCII.
+    private static let word: [ClosedRange<UInt32>] = [0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F...0x5F]
+
+    /// Every character `\s` matches in Python's `re` or in ECMA-262, but those a JSON string escapes.
+    private static let unicodeSpaces: [ClosedRange<UInt32>] = [0x20...0x20, 0x85...0x85, 0xA0...0xA0, 0x1680...0x1680,
+                                                                0x2000...0x200A, 0x2028...0x2029, 0x202F...0x202F,
+                                                                0x205F...0x205F, 0x3000...0x3000, 0xFEFF...0xFEFF]
 
     /// A class member (or range) in GBNF, hex-escaped unless alphanumeric.
     private static func classItem(_ r: ClosedRange<UInt32>) -> String {
