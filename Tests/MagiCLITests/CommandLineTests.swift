@@ -22,12 +22,14 @@ import Testing
         var stderr: String
     }
 
-    /// Runs `magi` with `arguments`, `stdin` piped in and `environment` added to this process's.
+    /// Runs `magi` with `arguments`, `stdin` piped in, and this process's environment without its
+    /// MAGI_ variables but MAGI_HOME (so a user's MAGI_MODEL cannot steer a test), plus `environment`.
     func magi(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAGI_") || $0.key == "MAGI_HOME" }
+            .merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err

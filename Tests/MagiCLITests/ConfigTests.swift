@@ -19,26 +19,9 @@ import Testing
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    /// Runs magi with `home` as XDG_CONFIG_HOME, no other MAGI_ variables but MAGI_HOME, and `environment`.
+    /// Runs magi with `home` as XDG_CONFIG_HOME and `environment`.
     func magi(_ arguments: [String], home: ConfigHome, environment: [String: String] = [:], stdin: String? = nil) throws -> CommandLineTests.Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAGI_") || $0.key == "MAGI_HOME" }
-        env["XDG_CONFIG_HOME"] = home.path
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CommandLineTests().magi(arguments, stdin: stdin, environment: ["XDG_CONFIG_HOME": home.path].merging(environment) { $1 })
     }
 
     /// `magi config --json`'s settings: NAME → (value, source).

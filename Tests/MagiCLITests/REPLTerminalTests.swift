@@ -16,13 +16,15 @@ import Testing
         return path
     }
 
+    /// The environment of a REPL under test: `home` for HOME and XDG_DATA_HOME, the models' MAGI_HOME.
+    static func environment(home: String) -> [String: String] {
+        ["HOME": home, "XDG_DATA_HOME": home + "/data", "MAGI_HOME": CommandLineTests.magiHome,
+         "TERM": "xterm", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    }
+
     func startMagi(home: String, _ arguments: [String] = []) throws -> PseudoTerminal {
-        let environment = [
-            "HOME": home, "XDG_DATA_HOME": home + "/data", "MAGI_HOME": CommandLineTests.magiHome,
-            "TERM": "xterm", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-        ]
         let terminal = try PseudoTerminal(executable: CommandLineTests.executable,
-                                          arguments: ["--temp", "0", "-n", "48"] + arguments, environment: environment)
+                                          arguments: ["--temp", "0", "-n", "48"] + arguments, environment: Self.environment(home: home))
         try terminal.expect(Self.prompt)
         return terminal
     }
@@ -49,11 +51,8 @@ import Testing
     @Test(.enabled(if: CommandLineTests.hasModel)) func loadingShowsAProgressBarThenClearsIt() throws {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let environment = [
-            "HOME": home, "XDG_DATA_HOME": home + "/data", "MAGI_HOME": CommandLineTests.magiHome,
-            "TERM": "xterm", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-        ]
-        let magi = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0"], environment: environment)
+        let magi = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0"],
+                                      environment: Self.environment(home: home))
         let screen = try magi.expect(Self.prompt)
         #expect(screen.contains("loading SmolLM2-135M-Instruct.Q4_1.gguf ████████████████████ 100%  "), "\(screen)")
         #expect(screen.contains("100%  98 MB of 98 MB\r\u{1B}[K"))

@@ -8,16 +8,11 @@ import Testing
 @Suite(.serialized) struct SessionREPLTests {
     static let prompt = REPLTerminalTests.prompt
 
-    static func environment(home: String) -> [String: String] {
-        ["HOME": home, "XDG_DATA_HOME": home + "/data", "MAGI_HOME": CommandLineTests.magiHome,
-         "TERM": "xterm", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-    }
-
     static func store(home: String) -> SessionStore { SessionStore(directory: home + "/data/magi/sessions") }
 
     func startMagi(home: String, _ arguments: [String] = [], waitForPrompt: Bool = true) throws -> PseudoTerminal {
         let terminal = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0", "-n", "24"] + arguments,
-                                          environment: Self.environment(home: home))
+                                          environment: REPLTerminalTests.environment(home: home))
         if waitForPrompt { try terminal.expect(Self.prompt) }
         return terminal
     }
@@ -44,7 +39,7 @@ import Testing
         #expect(saved.formatVersion == SavedSession.currentFormatVersion)
 
         let second = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0", "-n", "24", "--continue"],
-                                        environment: Self.environment(home: home))
+                                        environment: REPLTerminalTests.environment(home: home))
         try second.expect("resuming session \(try store.mostRecent()) (1 exchanges, ")
         try second.expect(Self.prompt)
         second.send("/save work\r")
