@@ -21,6 +21,8 @@ struct Bench: AsyncParsableCommand {
     var repetitions: Int = 3
     @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 or f32.")
     var cacheType: KVCacheType = .f16
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp("Also measure generation constrained by the JSON Schema in FILE, beside the same sampled generation without it.", valueName: "FILE"))
+    var jsonSchemaFile: String?
     @Flag(name: .long, help: "Print the results as JSON.")
     var json = false
 
@@ -31,12 +33,21 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let local = try ModelLoader.load(model)
-        let session = InferenceSession(model: local.model, contextSize: max(promptTokens, generatedTokens, 8), threads: threads,
+        let session = InferenceSession(model: local.model, contextSize: max(promptTokens, generatedTokens + (jsonSchemaFile == nil ? 0 : 256), 8), threads: threads,
                                        cacheType: cacheType)
         let bench = Benchmark(session: session)
         var results: [BenchmarkResult] = []
         if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions)) }
         if generatedTokens > 0 { results.append(try bench.decode(tokens: generatedTokens, repetitions: repetitions)) }
+        if let jsonSchemaFile, generatedTokens > 0 {
+            guard let data = FileManager.default.contents(atPath: jsonSchemaFile) else { throw CLIError("cannot read \(jsonSchemaFile)") }
+            let grammar: Grammar
+            do { grammar = try JSONSchemaGrammar(schema: String(decoding: data, as: UTF8.self)).grammar() } catch { throw CLIError("\(jsonSchemaFile): \(error)") }
+            let prompt = try local.promptTokens(for: [.user("Answer in JSON.")])
+            let constraint = GrammarConstraint(grammar: grammar, trie: TokenTrie(tokenizer: local.tokenizer))
+            results.append(try bench.sampledDecode(tokens: generatedTokens, prompt: prompt, constraint: nil, repetitions: repetitions))
+            results.append(try bench.sampledDecode(tokens: generatedTokens, prompt: prompt, constraint: constraint, repetitions: repetitions))
+        }
         let name = (local.path as NSString).lastPathComponent
         let size = String(format: "%.2f MiB", Double(local.model.weightBytes) / 1048576)
         if json {

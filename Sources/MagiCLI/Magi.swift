@@ -55,6 +55,8 @@ struct Magi: AsyncParsableCommand {
     var raw = false
     @Flag(name: [.customShort("v"), .long], help: "Print timings to standard error.")
     var verbose = false
+    @Option(name: .customLong("format"), help: "Constrain the answer: json (any JSON value, as Ollama's format), a JSON Schema file, or a .gbnf grammar file.")
+    var format: String?
     @Option(name: .customLong("grammar-file"), help: "Constrain the answer to a GBNF grammar (llama.cpp's format).")
     var grammarFile: String?
     @Option(name: .customLong("json-schema"), help: "Constrain the answer to JSON matching this JSON Schema.")
@@ -84,26 +86,17 @@ struct Magi: AsyncParsableCommand {
         if resume != nil && continueLatest { throw ValidationError("pass only one of --resume and --continue") }
         if (scriptPath != nil || scriptFromStdin) && prompt != nil { throw ValidationError("pass either a script (--script, -s) or -p") }
         if keepGoing && scriptPath == nil && !scriptFromStdin { throw ValidationError("--keep-going applies to scripts (--script, -s)") }
-        if [grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
-            throw ValidationError("pass only one of --grammar-file, --json-schema and --json-schema-file")
+        if [format, grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
+            throw ValidationError("pass only one of --format, --grammar-file, --json-schema and --json-schema-file")
         }
     }
 
-    /// The grammar the answer must follow, from `--grammar-file` or a JSON Schema, if any.
+    /// The grammar the answer must follow, from `--format`, `--grammar-file` or a JSON Schema, if any.
     private func constraint() throws -> Grammar? {
-        func read(_ path: String) throws -> String {
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
-            return String(decoding: data, as: UTF8.self)
-        }
-        do {
-            if let grammarFile { return try Grammar(gbnf: read(grammarFile)) }
-            if let schema = try jsonSchema ?? jsonSchemaFile.map(read) { return try JSONSchemaGrammar(schema: schema).grammar() }
-        } catch let error as CLIError {
-            throw error
-        } catch {
-            throw CLIError("\(grammarFile ?? jsonSchemaFile ?? "--json-schema"): \(error)")
-        }
-        return nil
+        if let format { return try AnswerFormat.grammar(for: format) }
+        if let grammarFile { return try AnswerFormat.grammar(gbnfFile: grammarFile) }
+        if let jsonSchemaFile { return try AnswerFormat.grammar(schemaFile: jsonSchemaFile) }
+        return try jsonSchema.flatMap { try AnswerFormat.grammar(forSchema: $0, named: "--json-schema") }
     }
 
     func run() async throws {
@@ -159,6 +152,7 @@ struct Magi: AsyncParsableCommand {
         var repl = REPL(turn: turn, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,
                         answerConstraint: grammar, mode: mode, json: json)
         repl.constrainsToolCalls = !noConstrain
+        if let named = format ?? grammarFile ?? jsonSchemaFile ?? jsonSchema.map({ _ in "--json-schema" }) { repl.settings.format = named }
         let status: Int32
         if let question { status = await repl.answerOnce(question) } else { status = await repl.run() }
         if status != 0 { throw ExitCode(status) }

@@ -173,6 +173,17 @@ import Testing
         let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
         #expect(rows?.map { $0["test"] as? String } == ["pp32", "tg8"])
         #expect(rows?.allSatisfy { ($0["avg_ts"] as? Double ?? 0) > 0 } == true)
+
+        let schema = NSTemporaryDirectory() + "magi-bench-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: schema) }
+        try #"{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}"#.write(toFile: schema, atomically: true, encoding: .utf8)
+        let constrained = try magi(["bench", "-p", "0", "-n", "24", "-r", "1", "--json", "--json-schema", schema])
+        #expect(constrained.status == 0, "\(constrained.stderr)")
+        let constrainedRows = try JSONSerialization.jsonObject(with: Data(constrained.stdout.utf8)) as? [[String: Any]]
+        #expect(constrainedRows?.map { $0["test"] as? String } == ["tg24", "tg24 sampled", "tg24 constrained"])
+        try #"{"type": "string", "format": "date"}"#.write(toFile: schema, atomically: true, encoding: .utf8)
+        let unsupported = try magi(["bench", "-p", "0", "-n", "8", "--json-schema", schema])
+        #expect(unsupported.status == 1 && unsupported.stderr.contains("format"), "\(unsupported.stderr)")
     }
 
     @Test(.enabled(if: hasModel)) func perplexityScoresAFile() throws {

@@ -148,6 +148,34 @@ import Testing
         #expect(damaged.status == 0, "\(damaged.stderr)")
     }
 
+    @Test(.enabled(if: CommandLineTests.hasModel)) func formatConstrainsAnswersFromTheFlagAndFromSetFormat() throws {
+        let (home, environment) = try Self.environment()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let oneShot = try cli.magi(["--temp", "0", "-n", "48", "--format", "json", "-p", "What is the capital of France?"], environment: environment)
+        #expect(oneShot.status == 0, "\(oneShot.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(oneShot.stdout.utf8), options: .fragmentsAllowed) is Any)
+
+        let schema = try Self.write(#"{"type": "object", "properties": {"city": {"enum": ["Paris", "Lyon"]}}, "required": ["city"]}"#,
+                                    in: home, name: "city.json")
+        let script = try Self.write("""
+            /set max_tokens 48
+            /set format \(schema)
+            What is the capital of France?
+            /set format none
+            /show params
+            /set format \(home)/missing.json
+            """, in: home)
+        let run = try cli.magi(["--temp", "0", "--script", script, "--json"], environment: environment)
+        #expect(run.status == 1)
+        let answers = Self.answers(try Self.events(run.stdout))
+        let object = try JSONSerialization.jsonObject(with: Data(try #require(answers.first).utf8)) as? [String: String]
+        #expect(object == ["city": "Paris"] || object == ["city": "Lyon"], "\(answers)")
+        #expect(run.stdout.contains(#"format none\n"#), "\(run.stdout)")
+        #expect(run.stderr.contains("script.magi:6: error: cannot read \(home)/missing.json"), "\(run.stderr)")
+        let both = try cli.magi(["--format", "json", "--json-schema", "{}", "-p", "x"], environment: environment)
+        #expect(both.status != 0 && both.stderr.contains("pass only one of --format"))
+    }
+
     @Test(.enabled(if: CommandLineTests.hasModel)) func theExampleScriptsRunToTheEnd() throws {
         let (home, environment) = try Self.environment()
         defer { try? FileManager.default.removeItem(atPath: home) }

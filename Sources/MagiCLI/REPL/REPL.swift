@@ -170,6 +170,14 @@ struct REPL {
                             contextShiftKeep: turn.contextShiftKeep)
             settings.apply(.contextSize(window.size))
             write(style.dim("ctx is now \(window.size); the next turn prefills the conversation again") + "\n")
+        case .set(.format(let spec)):
+            do {
+                answerConstraint = try AnswerFormat.grammar(for: spec)
+                settings.apply(.format(spec))
+                write(style.dim("format is now \(spec)") + "\n")
+            } catch {
+                report("\(error)")
+            }
         case .set(let change):
             settings.apply(change)
             write(style.dim("\(change.setting.rawValue) is now \(settings.value(of: change.setting))") + "\n")

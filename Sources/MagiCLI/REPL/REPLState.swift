@@ -16,6 +16,8 @@ struct REPLSettings: Equatable {
     var think: ThinkDisplay
     /// The context window's size, in tokens (`/set ctx` makes a new session of this size).
     var contextSize = 0
+    /// What answers must look like, as `/set format` names it.
+    var format = "none"
 
     init(sampling: SamplingParameters, seed: UInt64?, maxTokens: Int?, verbose: Bool, think: ThinkDisplay = .hidden) {
         self.sampling = sampling
@@ -40,6 +42,7 @@ struct REPLSettings: Equatable {
         case .seed(let s): seed = s
         case .maxTokens(let n): maxTokens = n
         case .contextSize(let n): contextSize = n
+        case .format(let f): format = f
         case .think(let t): think = t
         case .verbose(let v): verbose = v
         }
@@ -62,6 +65,7 @@ struct REPLSettings: Equatable {
         case .seed: return seed.map(String.init) ?? "random"
         case .max_tokens: return maxTokens.map(String.init) ?? "none"
         case .ctx: return "\(contextSize)"
+        case .format: return format
         case .think: return think.rawValue
         case .verbose: return verbose ? "on" : "off"
         }

@@ -140,6 +140,7 @@ enum SlashCommand: Equatable {
         switch (command, previous.count) {
         case ("set", 1): return .words(Setting.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case ("set", 2) where previous[1] == Setting.verbose.rawValue: return .words(["on", "off"].filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.format.rawValue: return word.contains("/") ? .filePaths : .words(["json", "none"].filter { $0.hasPrefix(word) })
         case ("set", 2) where previous[1] == Setting.think.rawValue: return .words(ThinkDisplay.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case ("think", 1): return .words(["show"].filter { $0.hasPrefix(word) })
         case (_, 1) where commandsTakingPaths.contains(command): return .filePaths
@@ -190,7 +191,7 @@ enum ShowSubject: String, CaseIterable {
 
 /// A setting `/set` changes, by the name the user types.
 enum Setting: String, CaseIterable {
-    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, ctx, think, verbose
+    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, ctx, format, think, verbose
 }
 
 /// A validated `/set KEY VALUE`.
@@ -206,6 +207,8 @@ enum SettingChange: Equatable {
     case maxTokens(Int?)
     /// A new context window of this many tokens (the KV cache starts empty).
     case contextSize(Int)
+    /// What answers must look like: `json`, `none`, a JSON Schema file or a `.gbnf` grammar file.
+    case format(String)
     case think(ThinkDisplay)
     case verbose(Bool)
 
@@ -220,6 +223,7 @@ enum SettingChange: Equatable {
         case .seed: return .seed
         case .maxTokens: return .max_tokens
         case .contextSize: return .ctx
+        case .format: return .format
         case .think: return .think
         case .verbose: return .verbose
         }
@@ -258,6 +262,8 @@ enum SettingChange: Equatable {
         case .ctx:
             guard let n = Int(value), (8...(1 << 20)).contains(n) else { throw invalid("a whole number of tokens from 8 to 1048576") }
             self = .contextSize(n)
+        case .format:
+            self = .format(value)
         case .think:
             guard let display = ThinkDisplay(rawValue: value) else { throw invalid(ThinkDisplay.allCases.map(\.rawValue).joined(separator: ", ")) }
             self = .think(display)

@@ -41,6 +41,27 @@ public struct Benchmark {
         }
     }
 
+    /// Text generation through the sampler, greedy, each step choosing from the logits: with a
+    /// `constraint` stage first (its cost is the difference to the same run without), or none.
+    /// `prompt` is evaluated once, outside the timing; when the constraint's grammar completes (an
+    /// end-of-generation token is chosen), it starts over, so every run generates `count` tokens.
+    public func sampledDecode(tokens count: Int, prompt: [Int32], constraint: GrammarConstraint?, repetitions: Int) throws -> BenchmarkResult {
+        let ends = Set(constraint?.trie.endOfGenerationTokens ?? [])
+        session.reset()
+        let afterPrompt = Array(try session.evaluate(prompt))
+        return try measure("tg\(count)" + (constraint == nil ? " sampled" : " constrained"), tokens: count, repetitions: repetitions) {
+            session.rewind(to: prompt.count)
+            var sampler = Sampler(.greedy)
+            if let constraint { sampler.prepend(constraint) }
+            var token = afterPrompt.withUnsafeBufferPointer { sampler.sample($0) }
+            for step in 0..<count {
+                if ends.contains(token) { sampler.reset() }
+                let logits = try session.evaluate([token])
+                if step + 1 < count { token = sampler.sample(UnsafeBufferPointer(logits)) }
+            }
+        }
+    }
+
     private func measure(_ name: String, tokens: Int, repetitions: Int, _ body: () throws -> Void) throws -> BenchmarkResult {
         try body() // warm-up: page in the weights, settle the threads
         var samples: [Double] = []
