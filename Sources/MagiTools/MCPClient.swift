@@ -53,7 +53,7 @@ public final class MCPClient: Sendable {
     ///   The server is stopped.
     public static func connect(_ config: MCPServerConfig, messageLimit: Int = defaultMessageLimit,
                                clientVersion: String = "0.1") async throws -> MCPClient {
-        let connection = try MCPConnection(config: config, messageLimit: messageLimit)
+        let connection = try MCPConnection.launch(config, messageLimit: messageLimit)
         do {
             let params: JSONValue = .object([
                 ("protocolVersion", .string(protocolVersion)),

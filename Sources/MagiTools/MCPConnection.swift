@@ -55,11 +55,12 @@ final class MCPConnection: @unchecked Sendable {
 
     /// Starts the server of `config`.
     ///
+    /// Everything that can fail is checked before the connection exists, or after it is whole
+    /// (``start(_:)``), so no initializer ever throws halfway.
+    ///
     /// - Throws: ``MCPError/cannotStart(server:reason:)`` when its program is missing or fails to start.
-    init(config: MCPServerConfig, messageLimit: Int) throws(MCPError) {
+    static func launch(_ config: MCPServerConfig, messageLimit: Int) throws(MCPError) -> MCPConnection {
         _ = Self.ignoreBrokenPipes
-        server = config.name
-        self.messageLimit = messageLimit
         guard let program = config.command.first, !program.isEmpty else {
             throw .cannotStart(server: config.name, reason: "no command")
         }
@@ -75,6 +76,14 @@ final class MCPConnection: @unchecked Sendable {
                 throw .cannotStart(server: config.name, reason: "no folder \(directory)")
             }
         }
+        let connection = MCPConnection(config: config, executable: executable, environment: environment, messageLimit: messageLimit)
+        try connection.start(executable)
+        return connection
+    }
+
+    private init(config: MCPServerConfig, executable: String, environment: [String: String], messageLimit: Int) {
+        server = config.name
+        self.messageLimit = messageLimit
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = Array(config.command.dropFirst())
@@ -87,11 +96,15 @@ final class MCPConnection: @unchecked Sendable {
         input = stdin.fileHandleForWriting
         let reaped = self.reaped
         process.terminationHandler = { _ in reaped.signal() }
+    }
+
+    /// Runs the server's program and the threads that read it.
+    private func start(_ executable: String) throws(MCPError) {
         do { try process.run() } catch {
-            throw .cannotStart(server: config.name, reason: "\(executable): \(error.localizedDescription)")
+            throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
         }
-        let output = stdout.fileHandleForReading
-        let errors = stderr.fileHandleForReading
+        let output = (process.standardOutput as! Pipe).fileHandleForReading
+        let errors = (process.standardError as! Pipe).fileHandleForReading
         // The threads hold the connection until the server has exited and its output is read, which
         // `close()` brings about; so the connection needs no deinit.
         Thread { [self] in readMessages(from: output) }.start()
