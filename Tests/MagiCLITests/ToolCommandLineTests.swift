@@ -98,6 +98,23 @@ import Testing
         #expect(bad.status == 1 && bad.stderr == "Error: MCP configuration: cannot read /nonexistent/mcp.json\n", "\(bad.stderr)")
     }
 
+    @Test(.enabled(if: hasMCP)) func serversStartSideBySideAndTheirToolsKeepTheConfiguredOrder() throws {
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../MagiToolsTests/Fixtures/mcp/server.py").standardized.path
+        let path = NSTemporaryDirectory() + "magi-mcp-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let entry = #"{"command": "\#(Self.venvPython)", "args": ["\#(server)"]}"#
+        try #"{"mcpServers": {"first": \#(entry), "gone": {"command": "/nonexistent/server"}, "second": \#(entry)}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try magi(["tools", "--mcp-config", path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let entries = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let mcp = entries.filter { ($0["source"] as? String)?.hasPrefix("MCP server ") == true }.map { "\($0["name"]!) \($0["source"]!)" }
+        #expect(mcp.prefix(2) == ["add MCP server first", "echo MCP server first"], "\(mcp)")
+        #expect(mcp.contains("second__add MCP server second") && mcp.count == 10, "\(mcp)")
+        #expect(run.stderr.contains("MCP server 'gone' cannot start"))
+    }
+
     @Test(.enabled(if: hasMCP)) func mcpServersListedInConfigTomlJoinTheTools() throws {
         let home = try REPLTerminalTests.makeHome()
         defer { try? FileManager.default.removeItem(atPath: home) }

@@ -110,19 +110,38 @@ struct ToolSources: ParsableArguments {
     }
 
     /// Every tool there is, with where it comes from: the built-in ones, the plugins found in
-    /// ``PluginFolders/standard`` and the tools of the MCP servers configured (each server started
-    /// now). A broken plugin or a server that fails to start is reported on stderr and skipped;
+    /// ``PluginFolders/standard`` and the tools of the MCP servers configured (the servers started
+    /// now, side by side). A broken plugin or a server that fails to start is reported on stderr and skipped;
     /// an MCP tool named like an earlier tool is called `server__tool`.
     func catalog() async throws -> [(tool: any Tool, source: String)] {
         let builtins = try BuiltinTools.all(search: provider())
         let plugins = PluginLoader.discover(in: PluginFolders.standard, reserved: Set(builtins.map(\.name)))
         for problem in plugins.problems { StandardError.write("magi: plugin skipped: \(problem)\n") }
         var entries: [(tool: any Tool, source: String)] = builtins.map { ($0, "built-in") } + plugins.tools.map { ($0, "plugin " + $0.folder) }
-        for server in try mcpServers() {
+        // The servers start side by side; their tools join in the order the configuration lists them.
+        let servers = try mcpServers()
+        let connections = await withTaskGroup(of: (Int, Result<MCPClient, any Error>).self) { group in
+            for (index, server) in servers.enumerated() {
+                group.addTask {
+                    do {
+                        // Awaited on its own line: Swift 6.3's release builds lose `index` when
+                        // `(index, .success(try await …))` suspends inside the tuple.
+                        let client = try await MCPClient.connect(server)
+                        return (index, .success(client))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var done = [Result<MCPClient, any Error>?](repeating: nil, count: servers.count)
+            for await (index, connection) in group { done[index] = connection }
+            return done.compactMap { $0 }
+        }
+        for (server, connection) in zip(servers, connections) {
             let client: MCPClient
-            do {
-                client = try await MCPClient.connect(server)
-            } catch {
+            switch connection {
+            case .success(let connected): client = connected
+            case .failure(let error):
                 StandardError.write("magi: MCP server skipped: \(error)\n")
                 continue
             }
