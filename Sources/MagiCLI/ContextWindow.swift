@@ -21,7 +21,7 @@ struct ContextWindow: Equatable {
     init(requested: Int?, model: LlamaModel, recommended: RecommendedSettings?, cacheType: KVCacheType,
          physicalMemory: Int = Int(ProcessInfo.processInfo.physicalMemory)) {
         let c = model.configuration
-        let bytesPerToken = c.layerCount * c.kvHeadCount * (c.headSize + c.valueSize) * (cacheType == .f16 ? 2 : 4)
+        let bytesPerToken = c.kvCacheBytesPerToken(cacheType)
         let memoryCap = max(256, (physicalMemory - model.weightBytes - Self.reserve) / max(1, bytesPerToken))
         let qualityLimit = recommended?.contextQualityLimit
         var notices: [String] = []

@@ -13,4 +13,10 @@ public enum TerminalSize {
         if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
         return nil
     }
+
+    /// The rows of the terminal on `fileDescriptor`, else nil.
+    public static func rows(fileDescriptor: Int32) -> Int? {
+        var size = winsize()
+        return ioctl(fileDescriptor, UInt(TIOCGWINSZ), &size) == 0 && size.ws_row > 0 ? Int(size.ws_row) : nil
+    }
 }

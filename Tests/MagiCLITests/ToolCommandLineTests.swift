@@ -4,33 +4,9 @@ import Testing
 /// Tools through the `magi` executable, its engine and the default model: `--tool-choice required`
 /// makes the model's first reply a call, so the loop runs deterministically at `--temp 0`.
 @Suite(.serialized) struct ToolCommandLineTests {
-    static var hasModel: Bool {
-        let home = ProcessInfo.processInfo.environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi"
-        return FileManager.default.fileExists(atPath: home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    }
+    static var hasModel: Bool { CommandLineTests.hasModel }
 
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func magi(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        process.executableURL = here.appendingPathComponent("magi")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    func magi(_ arguments: [String]) throws -> CommandLineTests.Outcome { try CommandLineTests().magi(arguments) }
 
     @Test(.enabled(if: hasModel)) func theModelCallsThePluginAndSeesItsResult() throws {
         let run = try magi(["--tools", "calculator", "--tool-choice", "required", "--temp", "0", "-n", "40", "-t", "2",

@@ -101,6 +101,7 @@ import Testing
         for type in KVCacheType.allCases {
             let s = InferenceSession(model: model, contextSize: 512, threads: 2, cacheType: type)
             #expect(s.cacheBytes == 30 * 3 * 512 * (64 + 64) * (type == .f16 ? 2 : 4))
+            #expect(model.configuration.kvCacheBytesPerToken(type) == 30 * 3 * (64 + 64) * (type == .f16 ? 2 : 4))
             let d = try #require(try PerplexityEvaluator(session: s, bos: nil).run(tokens: [], contextSize: 512, maxChunks: 1, base: base).divergence)
             #expect(d.meanKLD < 1e-4 && d.sameTopRate > 0.98, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
         }

@@ -198,7 +198,7 @@ struct SessionSlot {
         try store.save(SavedSession(conversation: Conversation(messages: conversation.messages), model: model), as: name)
         guard let cache else { return }
         let path = cachePath(of: name)
-        guard cache.tokens.count * cache.cacheBytes / max(1, cache.contextSize) <= Self.cacheLimit else {
+        guard cache.tokens.count * cache.model.configuration.kvCacheBytesPerToken(cache.cacheType) <= Self.cacheLimit else {
             try? FileManager.default.removeItem(atPath: path)
             return
         }

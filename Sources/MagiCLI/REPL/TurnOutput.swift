@@ -117,7 +117,7 @@ final class TurnOutput: @unchecked Sendable {
         guard terminal, think != .off else { return }
         let seconds = Int(Date().timeIntervalSince(start).rounded())
         let fold = style.dim("thought for \(seconds) s, \(reasoningPieces) tokens" + (mentionsThinkShow ? " — /think show shows it" : "")) + "\n\n"
-        let screenRows = Self.screenRows
+        let screenRows = TerminalSize.rows(fileDescriptor: STDOUT_FILENO) ?? 24
         switch think {
         case .hidden where reasoningRows < screenRows - 1:
             // Back to the reasoning's first row, cleared to the end of the screen.
@@ -128,11 +128,6 @@ final class TurnOutput: @unchecked Sendable {
         default:
             StandardOutput.write("\n\n")
         }
-    }
-
-    private static var screenRows: Int {
-        var size = winsize()
-        return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_row > 0 ? Int(size.ws_row) : 24
     }
 }
 

@@ -10,6 +10,13 @@ public enum KVCacheType: String, Sendable, CaseIterable, Codable {
     var tensorType: Int32 { self == .f16 ? Int32(MAGI_TYPE_F16.rawValue) : Int32(MAGI_TYPE_F32.rawValue) }
 }
 
+extension LlamaConfiguration {
+    /// Bytes the KV cache takes per position: every layer's keys and values, in `type`.
+    public func kvCacheBytesPerToken(_ type: KVCacheType) -> Int {
+        layerCount * kvHeadCount * (headSize + valueSize) * type.elementBytes
+    }
+}
+
 /// Keys and values of every position processed so far.
 ///
 /// Layout: `[layer][kvHead][position][headSize]`, so one head's keys over all positions are
