@@ -8,6 +8,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `magi serve`: the OpenAI-compatible HTTP server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System-library shims (module maps only).
@@ -35,6 +38,8 @@ let package = Package(
             dependencies: [
                 "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiTools", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

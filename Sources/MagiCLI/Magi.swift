@@ -10,7 +10,7 @@ import MagiTools
 @main
 enum MagiMain {
     static let subcommands: [String: any AsyncParsableCommand.Type] = [
-        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self, "config": ConfigCommand.self,
+        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self, "config": ConfigCommand.self, "serve": Serve.self,
     ]
 
     static func main() async {
@@ -40,6 +40,7 @@ struct Magi: AsyncParsableCommand {
               magi render       draw a Markdown file (with TeX math) for the terminal
               magi tools        list the tools --tools can offer (built-in, plugins, MCP servers)
               magi config       the effective settings and where each comes from (config.toml, MAGI_*, flags)
+              magi serve        an OpenAI-compatible HTTP server on the model (streaming, tools, response_format)
             """)
 
     @OptionGroup var modelOptions: ModelOptions

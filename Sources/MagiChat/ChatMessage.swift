@@ -51,6 +51,11 @@ public struct ChatMessage: Sendable, Codable, Equatable {
     /// True when some part is reasoning.
     public var hasReasoning: Bool { reasoning != nil }
 
+    /// The images attached, in order.
+    public var images: [ImageAttachment] {
+        parts.compactMap { part in if case .image(let image) = part { return image } else { return nil } }
+    }
+
     public static func system(_ text: String) -> ChatMessage { ChatMessage(role: .system, content: text) }
     public static func user(_ text: String) -> ChatMessage { ChatMessage(role: .user, content: text) }
 
@@ -89,7 +94,7 @@ public struct ChatMessage: Sendable, Codable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(role, forKey: .role)
-        if hasReasoning { try c.encode(parts, forKey: .content) } else { try c.encode(content, forKey: .content) }
+        if hasReasoning || !images.isEmpty { try c.encode(parts, forKey: .content) } else { try c.encode(content, forKey: .content) }
         if !toolCalls.isEmpty { try c.encode(toolCalls, forKey: .toolCalls) }
         try c.encodeIfPresent(toolCallID, forKey: .toolCallID)
         try c.encodeIfPresent(toolName, forKey: .toolName)
@@ -102,8 +107,10 @@ public enum ContentPart: Sendable, Equatable, Codable {
     case text(String)
     /// Reasoning (`[THINK]…[/THINK]` for Magistral); `closed` is false for a thought cut off mid-way.
     case thinking(String, closed: Bool = true)
+    /// An image the user attached (for models that accept images).
+    case image(ImageAttachment)
 
-    private enum CodingKeys: String, CodingKey { case type, text, thinking, closed }
+    private enum CodingKeys: String, CodingKey { case type, text, thinking, closed, image }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -113,9 +120,11 @@ public enum ContentPart: Sendable, Equatable, Codable {
         case "thinking":
             self = .thinking(try c.decode(String.self, forKey: .thinking),
                              closed: try c.decodeIfPresent(Bool.self, forKey: .closed) ?? true)
+        case "image":
+            self = .image(try c.decode(ImageAttachment.self, forKey: .image))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c,
-                                                   debugDescription: "unknown content part type '\(other)' (known: text, thinking)")
+                                                   debugDescription: "unknown content part type '\(other)' (known: text, thinking, image)")
         }
     }
 
@@ -129,6 +138,9 @@ public enum ContentPart: Sendable, Equatable, Codable {
             try c.encode("thinking", forKey: .type)
             try c.encode(t, forKey: .thinking)
             try c.encode(closed, forKey: .closed)
+        case .image(let image):
+            try c.encode("image", forKey: .type)
+            try c.encode(image, forKey: .image)
         }
     }
 }

@@ -78,6 +78,8 @@ struct MistralRenderer {
                 p.special("[THINK]")
                 p.text(t)
                 if closed { p.special("[/THINK]") }
+            case .image:
+                throw ChatFormatError.unsupported(feature: "images", format: format)
             }
         }
     }

@@ -32,6 +32,21 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// The elements of an array, else nil.
     public var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
 
+    /// The boolean, else nil.
+    public var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+    /// The number when it is a whole number that fits an `Int`, else nil.
+    public var integer: Int? { if case let .number(n) = self { return Int(n) ?? Double(n).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil } } else { return nil } }
+    /// The members of an object, else nil.
+    public var members: [(key: String, value: JSONValue)]? { if case let .object(m) = self { return m } else { return nil } }
+
+    /// An object of the members given, in order, leaving out those whose value is nil.
+    public static func object(_ members: KeyValuePairs<String, JSONValue?>) -> JSONValue {
+        .object(members.compactMap { member in member.value.map { (key: member.key, value: $0) } })
+    }
+
+    /// A number from an integer.
+    public static func number(_ value: Int) -> JSONValue { .number(String(value)) }
+
     /// The JSON Schema type name of the value (`integer` for whole numbers).
     public var typeName: String {
         switch self {
