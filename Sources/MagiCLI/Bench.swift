@@ -15,6 +15,8 @@ struct Bench: AsyncParsableCommand {
     var promptTokens: Int = 512
     @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Tokens generated one at a time (0: skip).")
     var generatedTokens: Int = 128
+    @Option(name: [.customShort("d"), .customLong("n-depth")], help: "Tokens already in the context before each test, as llama-bench's -d.")
+    var depth: Int = 0
     @Option(name: [.customShort("t"), .long], help: "Threads (default: all cores).")
     var threads: Int?
     @Option(name: [.customShort("r"), .long], help: "Repetitions of each test.")
@@ -27,18 +29,18 @@ struct Bench: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if promptTokens < 0 || generatedTokens < 0 { throw ValidationError("token counts must not be negative") }
+        if promptTokens < 0 || generatedTokens < 0 || depth < 0 { throw ValidationError("token counts must not be negative") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
     }
 
     func run() async throws {
         let local = try ModelLoader.load(model)
-        let session = InferenceSession(model: local.model, contextSize: max(promptTokens, generatedTokens + (jsonSchemaFile == nil ? 0 : 256), 8), threads: threads,
+        let session = InferenceSession(model: local.model, contextSize: depth + max(promptTokens, generatedTokens + (jsonSchemaFile == nil ? 0 : 256), 8), threads: threads,
                                        cacheType: cacheType)
         let bench = Benchmark(session: session)
         var results: [BenchmarkResult] = []
-        if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions)) }
-        if generatedTokens > 0 { results.append(try bench.decode(tokens: generatedTokens, repetitions: repetitions)) }
+        if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions, depth: depth)) }
+        if generatedTokens > 0 { results.append(try bench.decode(tokens: generatedTokens, repetitions: repetitions, depth: depth)) }
         if let jsonSchemaFile, generatedTokens > 0 {
             guard let data = FileManager.default.contents(atPath: jsonSchemaFile) else { throw CLIError("cannot read \(jsonSchemaFile)") }
             let grammar: Grammar

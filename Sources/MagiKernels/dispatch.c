@@ -47,6 +47,8 @@ static inline const magi_kernel_table *magi_table(void) {
     return atomic_load_explicit(&g_active, memory_order_relaxed);
 }
 
+const magi_kernel_table *magi_active_table(void) { return magi_table(); }
+
 const char *magi_kernel_isa(void) { return magi_table()->name; }
 
 void magi_force_scalar(int on) {
@@ -179,3 +181,7 @@ void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y) {
     const magi_kernel_table *t = magi_table();
     (t->f32_to_f16 ? t->f32_to_f16 : g_scalar.f32_to_f16)(n, x, y);
 }
+
+void magi_softmax_f32(int64_t n, float *x) { magi_table()->softmax(n, x); }
+
+void magi_swiglu_f32(int64_t n, float *gate, const float *up) { magi_table()->swiglu(n, gate, up); }

@@ -13,6 +13,7 @@ void magi_init_avx512vnni_table(magi_kernel_table *t) {
     // Every AVX-512 CPU has AVX2: its kernels serve the types without a 512-bit version.
     magi_init_avx2_table(t);
     init_table_avx512vnni(t);
+    magi_init_gemm_avx512vnni(t);
 }
 
 #endif

@@ -508,6 +508,20 @@ static void scalar_f32_to_f16(int64_t n, const float *x, magi_half *y) {
     for (int64_t i = 0; i < n; ++i) y[i] = magi_fp32_to_fp16_ref(x[i]);
 }
 
+static void scalar_softmax(int64_t n, float *x) {
+    if (n <= 0) return;
+    float mx = x[0];
+    for (int64_t i = 1; i < n; ++i) mx = fmaxf(mx, x[i]);
+    float sum = 0;
+    for (int64_t i = 0; i < n; ++i) { x[i] = expf(x[i] - mx); sum += x[i]; }
+    const float inv = 1.0f / sum;
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+static void scalar_swiglu(int64_t n, float *gate, const float *up) {
+    for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
 void magi_init_scalar_table(magi_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->name = "scalar";
@@ -515,4 +529,8 @@ void magi_init_scalar_table(magi_kernel_table *t) {
     t->axpy_f32 = scalar_axpy_f32;
     t->axpy_f16 = scalar_axpy_f16;
     t->f32_to_f16 = scalar_f32_to_f16;
+    t->softmax = scalar_softmax;
+    t->swiglu = scalar_swiglu;
+    t->gemm_panel = magi_gemm_panel_scalar;
+    t->gemm_quantize = magi_gemm_quantize_scalar;
 }

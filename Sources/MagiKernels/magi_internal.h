@@ -212,6 +212,17 @@ static inline void magi_unpack_q3_scales(const uint8_t *s, uint8_t out[16]) {
 typedef void (*magi_rows_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                              const void *act, float *out);
 
+/// Rows of one gemm panel, and bytes of one packed group of G values in it: int32 corr[16],
+/// float d[16], float m[16], int8 q[G/4][16][4].
+#define MAGI_GEMM_ROWS 16
+#define MAGI_GEMM_GROUP_BYTES(G) (192 + 16 * (size_t)(G))
+
+/// y[j * ldy + r] for r < rows, j < n: one packed panel times `n` quantized activation rows.
+typedef void (*magi_gemm_panel_fn)(const uint8_t *panel, int64_t k, int group, int has_min, const uint8_t *act,
+                                   size_t act_stride, int64_t n, float *y, int64_t ldy, int rows);
+/// One activation row in the gemm format: float d[k/G], float s[k/G] (d·Σq), uint8 q + 128.
+typedef void (*magi_gemm_quantize_fn)(const float *x, int64_t k, int group, uint8_t *dst);
+
 typedef struct {
     const char *name;
     magi_rows_fn rows[31]; // indexed by weight type; NULL = use scalar
@@ -220,7 +231,19 @@ typedef struct {
     void (*axpy_f16)(int64_t n, float alpha, const magi_half *x, float *y);
     void (*f32_to_f16)(int64_t n, const float *x, magi_half *y);
     void (*dequant_f16)(const magi_half *src, float *dst, int64_t n); // NULL = scalar
+    void (*softmax)(int64_t n, float *x);
+    void (*swiglu)(int64_t n, float *gate, const float *up);
+    magi_gemm_panel_fn gemm_panel;
+    magi_gemm_quantize_fn gemm_quantize;
+    int gemm_fast; // gemm_panel beats dequantize + float GEMM
 } magi_kernel_table;
+
+/// The kernel table in use (initialising the dispatcher on first use).
+const magi_kernel_table *magi_active_table(void);
+size_t magi_gemm_act_row_bytes(int group, int64_t k);
+void magi_gemm_panel_scalar(const uint8_t *panel, int64_t k, int group, int has_min, const uint8_t *act,
+                            size_t act_stride, int64_t n, float *y, int64_t ldy, int rows);
+void magi_gemm_quantize_scalar(const float *x, int64_t k, int group, uint8_t *dst);
 
 void magi_init_scalar_table(magi_kernel_table *t);
 float magi_vec_dot_scalar(int type, int64_t n, const void *w, const void *act);
@@ -230,6 +253,7 @@ void magi_dequantize_scalar(int type, const void *src, float *dst, int64_t n);
 void magi_init_avx2_table(magi_kernel_table *t);
 void magi_init_avx512_table(magi_kernel_table *t);
 void magi_init_avx512vnni_table(magi_kernel_table *t);
+void magi_init_gemm_avx512vnni(magi_kernel_table *t);
 #endif
 #if defined(__aarch64__)
 void magi_init_neon_table(magi_kernel_table *t);

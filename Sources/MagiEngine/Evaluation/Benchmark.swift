@@ -23,22 +23,33 @@ public struct Benchmark {
 
     public init(session: InferenceSession) { self.session = session }
 
-    /// Prompt processing: `tokens` tokens in batches from an empty cache.
-    public func prefill(tokens count: Int, repetitions: Int) throws -> BenchmarkResult {
-        let input = syntheticTokens(count)
-        return try measure("pp\(count)", tokens: count, repetitions: repetitions) {
-            session.reset()
+    /// Prompt processing: `tokens` tokens as one batch after `depth` tokens already in the cache.
+    public func prefill(tokens count: Int, repetitions: Int, depth: Int = 0) throws -> BenchmarkResult {
+        let context = syntheticTokens(depth), input = syntheticTokens(count, seed: 43)
+        return try measure(name("pp\(count)", depth), tokens: count, repetitions: repetitions, prepare: { try fill(context) }) {
             try session.evaluate(input)
         }
     }
 
-    /// Text generation: `tokens` single-token steps from an empty cache.
-    public func decode(tokens count: Int, repetitions: Int) throws -> BenchmarkResult {
-        let input = syntheticTokens(count)
-        return try measure("tg\(count)", tokens: count, repetitions: repetitions) {
-            session.reset()
+    /// Text generation: `tokens` single-token steps after `depth` tokens already in the cache.
+    public func decode(tokens count: Int, repetitions: Int, depth: Int = 0) throws -> BenchmarkResult {
+        let context = syntheticTokens(depth), input = syntheticTokens(count, seed: 43)
+        return try measure(name("tg\(count)", depth), tokens: count, repetitions: repetitions, prepare: { try fill(context) }) {
             for t in input { try session.evaluate([t]) }
         }
+    }
+
+    /// llama-bench's test names: "tg128", or "tg128 @ d4096" with a filled context.
+    private func name(_ test: String, _ depth: Int) -> String { depth > 0 ? "\(test) @ d\(depth)" : test }
+
+    /// Empties the cache and evaluates `context` (untimed), reusing it when it is already there.
+    private func fill(_ context: [Int32]) throws {
+        if session.tokens.count >= context.count, Array(session.tokens.prefix(context.count)) == context {
+            session.rewind(to: context.count)
+            return
+        }
+        session.reset()
+        if !context.isEmpty { try session.evaluate(context) }
     }
 
     /// Text generation through the sampler, greedy, each step choosing from the logits: with a
@@ -62,11 +73,14 @@ public struct Benchmark {
         }
     }
 
-    private func measure(_ name: String, tokens: Int, repetitions: Int, _ body: () throws -> Void) throws -> BenchmarkResult {
+    private func measure(_ name: String, tokens: Int, repetitions: Int, prepare: () throws -> Void = {},
+                         _ body: () throws -> Void) throws -> BenchmarkResult {
+        try prepare()
         try body() // warm-up: page in the weights, settle the threads
         var samples: [Double] = []
         let clock = ContinuousClock()
         for _ in 0..<max(1, repetitions) {
+            try prepare()
             let t0 = clock.now
             try body()
             samples.append(Double(tokens) / (clock.now - t0).seconds)
@@ -75,8 +89,8 @@ public struct Benchmark {
     }
 
     /// Deterministic pseudo-random tokens spread over the vocabulary.
-    private func syntheticTokens(_ count: Int) -> [Int32] {
-        var random = SeededRandom(seed: 42)
+    private func syntheticTokens(_ count: Int, seed: UInt64 = 42) -> [Int32] {
+        var random = SeededRandom(seed: seed)
         let v = UInt64(session.vocabularySize)
         return (0..<count).map { _ in Int32(random.next() % v) }
     }

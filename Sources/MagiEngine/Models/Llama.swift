@@ -133,8 +133,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// A batch of tokens: weights dequantized slice by slice and multiplied with sgemm on
-    /// full-precision activations.
+    /// A batch of tokens: matrix-matrix products (integer gemm, or sgemm on dequantized weights).
     private func prefill(_ tokens: UnsafeBufferPointer<Int32>, cache: KVCache, s: ForwardScratch,
                          mm: MatrixMultiplier, allLogits: Bool, logits: UnsafeMutablePointer<Float>) {
         let c = configuration
@@ -149,9 +148,8 @@ public final class LlamaModel: @unchecked Sendable {
             mm.pool.parallelFor(n) { rows in
                 for i in rows { TensorMath.rmsNorm(x + i * d, weight: b.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
             }
-            mm.gemm(b.query, xn, batch: n, into: s.batchQuery, ldy: qSize)
-            mm.gemm(b.key, xn, batch: n, into: s.batchKey, ldy: kvSize)
-            mm.gemm(b.value, xn, batch: n, into: s.batchValue, ldy: vSize)
+            mm.gemm([b.query, b.key, b.value], xn, batch: n, into: [s.batchQuery, s.batchKey, s.batchValue],
+                    ldy: [qSize, kvSize, vSize])
             mm.pool.parallelFor(n) { rows in
                 for i in rows {
                     rope.apply(s.batchQuery + i * qSize, heads: c.headCount, headSize: c.headSize, position: start + i)
@@ -161,15 +159,14 @@ public final class LlamaModel: @unchecked Sendable {
             for i in 0..<n {
                 cache.store(keys: s.batchKey + i * kvSize, values: s.batchValue + i * vSize, layer: layer, position: start + i)
             }
-            attendBatch(layer: layer, start: start, count: n, cache: cache, s: s, pool: mm.pool)
+            attendBatch(layer: layer, start: start, count: n, cache: cache, s: s, mm: mm)
             mm.gemm(b.attentionOutput, s.batchAttention, batch: n, into: xn, ldy: d)
             TensorMath.add(xn, into: x, count: n * d)
             mm.pool.parallelFor(n) { rows in
                 for i in rows { TensorMath.rmsNorm(x + i * d, weight: b.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
             }
             let f = c.feedForwardSize
-            mm.gemm(b.gate, xn, batch: n, into: s.batchGate, ldy: f)
-            mm.gemm(b.up, xn, batch: n, into: s.batchUp, ldy: f)
+            mm.gemm([b.gate, b.up], xn, batch: n, into: [s.batchGate, s.batchUp], ldy: [f, f])
             mm.pool.parallelFor(n) { rows in
                 for i in rows { TensorMath.swiglu(gate: s.batchGate + i * f, up: s.batchUp + i * f, count: f) }
             }
@@ -185,33 +182,41 @@ public final class LlamaModel: @unchecked Sendable {
         mm.gemm(output, xn, batch: rows, into: logits, ldy: c.vocabularySize)
     }
 
-    /// Causal attention of `count` new queries (positions start…) over the cache, head by head.
-    private func attendBatch(layer: Int, start: Int, count n: Int, cache: KVCache, s: ForwardScratch, pool: ThreadPool) {
+    /// Causal attention of `count` new queries (positions start…) over the cache. Jobs of one
+    /// head and up to 64 queries go round the pool; each runs two single-threaded `sgemm`s over
+    /// the keys and values its queries can see.
+    private func attendBatch(layer: Int, start: Int, count n: Int, cache: KVCache, s: ForwardScratch, mm: MatrixMultiplier) {
         let c = configuration
-        let total = start + n, group = c.headCount / c.kvHeadCount
-        let qSize = c.headCount * c.headSize, oSize = c.headCount * c.valueSize
-        let scale = 1 / Float(c.headSize).squareRoot()
-        var keys = s.headKeys, values = s.headValues
-        for h in 0..<c.headCount {
-            let g = h / group
-            if h % group == 0 {
-                keys = cache.floatRows(cache.keys(layer: layer, head: g), rows: total, width: c.headSize, scratch: s.headKeys)
-                values = cache.floatRows(cache.values(layer: layer, head: g), rows: total, width: c.valueSize, scratch: s.headValues)
-            }
-            let scores = s.batchScores
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(total), Int32(c.headSize),
-                        scale, s.batchQuery + h * c.headSize, Int32(qSize), keys, Int32(c.headSize), 0, scores, Int32(total))
-            pool.parallelFor(n) { rows in
-                for i in rows {
-                    let row = scores + i * total
-                    let visible = start + i + 1
-                    TensorMath.softmax(row, count: visible)
-                    if visible < total { (row + visible).initialize(repeating: 0, count: total - visible) }
+        let group = c.headCount / c.kvHeadCount, hs = c.headSize, vs = c.valueSize
+        let qSize = c.headCount * hs, oSize = c.headCount * vs
+        let scale = 1 / Float(hs).squareRoot()
+        let chunk = 64, chunks = (n + chunk - 1) / chunk, jobs = c.headCount * chunks
+        let total = start + n
+        let perThread = chunk * total + (cache.type == .f32 ? 0 : total * (hs + vs))
+        let (scratch, stride) = mm.threadScratch(floats: perThread)
+        let threads = mm.pool.threadCount
+        mm.pool.run { t in
+            let scores = scratch + t * stride
+            let keyBuffer = scores + chunk * total, valueBuffer = keyBuffer + total * hs
+            var job = t
+            while job < jobs {
+                // chunk-major order: a chunk's heads are spread over the threads, and the later
+                // (longer) chunks alternate between them
+                let h = job % c.headCount, q0 = (job / c.headCount) * chunk
+                let g = h / group, qn = min(chunk, n - q0), visible = start + q0 + qn
+                let keys = cache.floatRows(cache.keys(layer: layer, head: g), rows: visible, width: hs, scratch: keyBuffer)
+                let values = cache.floatRows(cache.values(layer: layer, head: g), rows: visible, width: vs, scratch: valueBuffer)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(visible), Int32(hs),
+                            scale, s.batchQuery + q0 * qSize + h * hs, Int32(qSize), keys, Int32(hs), 0, scores, Int32(visible))
+                for i in 0..<qn {
+                    let row = scores + i * visible, seen = start + q0 + i + 1
+                    TensorMath.softmax(row, count: seen)
+                    if seen < visible { (row + seen).initialize(repeating: 0, count: visible - seen) }
                 }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(qn), Int32(vs), Int32(visible),
+                            1, scores, Int32(visible), values, Int32(vs), 0, s.batchAttention + q0 * oSize + h * vs, Int32(oSize))
+                job += threads
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(c.valueSize), Int32(total),
-                        1, scores, Int32(total), values, Int32(c.valueSize),
-                        0, s.batchAttention + h * c.valueSize, Int32(oSize))
         }
     }
 }

@@ -128,9 +128,7 @@ final class ForwardScratch: @unchecked Sendable {
     // Single-token decode.
     let hidden, normed, query, keyRow, valueRow, attention, gate, up, scores: UnsafeMutablePointer<Float>
     // Batched prefill, `maxBatch` rows each.
-    let batchHidden, batchNormed, batchQuery, batchKey, batchValue, batchAttention, batchGate, batchUp, batchScores: UnsafeMutablePointer<Float>
-    /// One head's cached keys and values as floats, for `sgemm` over a half-precision cache.
-    let headKeys, headValues: UnsafeMutablePointer<Float>
+    let batchHidden, batchNormed, batchQuery, batchKey, batchValue, batchAttention, batchGate, batchUp: UnsafeMutablePointer<Float>
     private var all: [UnsafeMutablePointer<Float>] = []
 
     init(configuration c: LlamaConfiguration, contextSize: Int, maxBatch: Int, cacheType: KVCacheType) {
@@ -149,10 +147,7 @@ final class ForwardScratch: @unchecked Sendable {
         let b = maxBatch
         batchHidden = make(b * d); batchNormed = make(b * max(d, o)); batchQuery = make(b * q)
         batchKey = make(b * k); batchValue = make(b * v); batchAttention = make(b * o)
-        batchGate = make(b * f); batchUp = make(b * f); batchScores = make(b * contextSize)
-        let floatCache = cacheType == .f32
-        headKeys = make(floatCache ? 0 : contextSize * c.headSize)
-        headValues = make(floatCache ? 0 : contextSize * c.valueSize)
+        batchGate = make(b * f); batchUp = make(b * f)
         all = buffers
     }
 

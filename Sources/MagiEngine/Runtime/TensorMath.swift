@@ -16,25 +16,13 @@ enum TensorMath {
     /// In-place softmax over `n` values; returns nothing, the values become probabilities.
     @inline(__always)
     static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-        var maxValue = -Float.infinity
-        for i in 0..<n where x[i] > maxValue { maxValue = x[i] }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = expf(x[i] - maxValue)
-            x[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
+        magi_softmax_f32(Int64(n), x)
     }
 
     /// gate = silu(gate) * up, over `n` values.
     @inline(__always)
     static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count n: Int) {
-        for i in 0..<n {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
+        magi_swiglu_f32(Int64(n), gate, up)
     }
 
     /// y += x over `n` values.

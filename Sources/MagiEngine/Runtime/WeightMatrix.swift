@@ -47,42 +47,52 @@ public struct WeightMatrix: @unchecked Sendable {
 
 /// Multiplies a batch of activations by quantized weight matrices on the CPU.
 ///
-/// Decode (one token) uses the integer kernels on 8-bit activations, as llama.cpp does. Batches
-/// dequantize the weights a slice at a time into a float buffer and multiply with OpenBLAS
-/// `sgemm`, keeping activations in full precision: faster for long prompts and closer to the
-/// exact model.
+/// Decode (one token) uses the integer matrix-vector kernels on 8-bit activations, as llama.cpp
+/// does. Batches use the integer gemm (`magi_gemm`) where the instruction set has a fast one;
+/// elsewhere they dequantize the weights a slice at a time and multiply with OpenBLAS `sgemm`.
 final class MatrixMultiplier: @unchecked Sendable {
     let pool: ThreadPool
-    /// Float scratch for dequantized weight slices.
-    private let slice: UnsafeMutablePointer<Float>
+    /// Floats of dequantized weights each thread multiplies at a time on the float path.
     private let sliceCapacity: Int
-    /// Quantized activation scratch, one per row of a batch processed by matvec.
+    /// Per-thread float scratch (attention, float-path weight slices), grown on demand.
+    private var threadFloats: UnsafeMutablePointer<Float>?
+    private var threadFloatsStride = 0
+    /// Quantized activation scratch: one vector for matvec, a batch for gemm.
     private var activation: UnsafeMutableRawPointer
     private var activationCapacity: Int
+    /// Per-thread panel scratch for gemm, `gemmScratchStride` bytes each.
+    private var gemmScratch: UnsafeMutableRawPointer?
+    private var gemmScratchStride = 0
 
-    init(pool: ThreadPool, sliceFloats: Int = 1 << 19) {
+    init(pool: ThreadPool, sliceFloats: Int = 1 << 18) {
         self.pool = pool
+        // Every sgemm runs on one thread inside a pool job: two thread pools would fight over the cores.
+        openblas_set_num_threads(1)
         sliceCapacity = sliceFloats
-        slice = .allocate(capacity: sliceFloats)
         activationCapacity = 1 << 16
         activation = .allocate(byteCount: activationCapacity, alignment: 64)
     }
 
     deinit {
-        slice.deallocate()
+        threadFloats?.deallocate()
         activation.deallocate()
+        gemmScratch?.deallocate()
     }
 
-    /// Quantizes one activation vector for `weights` into shared scratch and returns it.
-    func quantize(_ x: UnsafePointer<Float>, for weights: WeightMatrix) -> UnsafeRawPointer {
-        let bytes = weights.activationBytes
+    private func reserveActivation(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes > activationCapacity {
             activation.deallocate()
             activationCapacity = bytes
             activation = .allocate(byteCount: bytes, alignment: 64)
         }
-        magi_quantize_activation(weights.activationType, x, activation, Int64(weights.columns))
-        return UnsafeRawPointer(activation)
+        return activation
+    }
+
+    /// Quantizes one activation vector for `weights` into shared scratch and returns it.
+    func quantize(_ x: UnsafePointer<Float>, for weights: WeightMatrix) -> UnsafeRawPointer {
+        let buffer = reserveActivation(weights.activationBytes)
+        magi_quantize_activation(weights.activationType, x, buffer, Int64(weights.columns))
+        return UnsafeRawPointer(buffer)
     }
 
     /// y = W · x for a single vector, split across the pool by rows.
@@ -111,19 +121,84 @@ final class MatrixMultiplier: @unchecked Sendable {
     /// Y[n × rows] = X[n × columns] · Wᵀ, with `ldy` floats between rows of Y.
     func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
               into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        let rowsPerSlice = max(1, min(w.rows, sliceCapacity / w.columns))
-        var start = 0
-        while start < w.rows {
-            let end = min(w.rows, start + rowsPerSlice)
-            let count = end - start
-            let dst = slice
-            pool.parallelFor(count) { range in
-                w.dequantize(rows: (start + range.lowerBound)..<(start + range.upperBound),
-                             into: dst + range.lowerBound * w.columns)
+        gemm([w], x, batch: n, into: [y], ldy: [ldy])
+    }
+
+    /// Several matrices sharing one input batch: `ys[i]` (rows `ldy[i]` floats apart) = X · `ws[i]`ᵀ.
+    /// With the integer gemm the input is quantized once and all matrices run in one parallel job.
+    func gemm(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
+              into ys: [UnsafeMutablePointer<Float>], ldy: [Int]) {
+        let type = Int32(ws[0].type.rawValue), k = ws[0].columns
+        let group = magi_gemm_group(type)
+        guard ws.allSatisfy({ magi_gemm_fast(Int32($0.type.rawValue)) != 0 && magi_gemm_group(Int32($0.type.rawValue)) == group }) else {
+            for i in ws.indices { floatGemm(ws[i], x, batch: n, into: ys[i], ldy: ldy[i]) }
+            return
+        }
+        let act = reserveActivation(magi_gemm_activation_bytes(type, Int64(k), Int64(n)))
+        let stride = magi_gemm_activation_bytes(type, Int64(k), 1)
+        pool.parallelFor(n) { rows in
+            magi_gemm_quantize(type, x + rows.lowerBound * k, Int64(k), Int64(k), Int64(rows.count),
+                               act + rows.lowerBound * stride)
+        }
+        let scratchBytes = ws.map { magi_gemm_scratch_bytes(Int32($0.type.rawValue), Int64(k)) }.max()!
+        let scratch = reserveGemmScratch((scratchBytes + 63) & ~63)
+        let panelRows = 16
+        let panels = ws.map { ($0.rows + panelRows - 1) / panelRows }
+        let total = panels.reduce(0, +), threads = pool.threadCount, scratchStride = gemmScratchStride
+        pool.run { t in
+            let lo = total * t / threads, hi = total * (t + 1) / threads
+            var base = 0
+            for i in ws.indices {
+                let a = max(lo, base), b = min(hi, base + panels[i])
+                if a < b {
+                    let w = ws[i]
+                    magi_gemm(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(k), act, Int64(n), ys[i], Int64(ldy[i]),
+                              Int64((a - base) * panelRows), Int64(min(w.rows, (b - base) * panelRows)),
+                              scratch + t * scratchStride)
+                }
+                base += panels[i]
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.columns),
-                        1, x, Int32(w.columns), slice, Int32(w.columns), 0, y + start, Int32(ldy))
-            start = end
+        }
+    }
+
+    private func reserveGemmScratch(_ stride: Int) -> UnsafeMutableRawPointer {
+        if let gemmScratch, stride <= gemmScratchStride { return gemmScratch }
+        gemmScratch?.deallocate()
+        gemmScratchStride = stride
+        let p = UnsafeMutableRawPointer.allocate(byteCount: stride * pool.threadCount, alignment: 64)
+        gemmScratch = p
+        return p
+    }
+
+    /// `threadCount` float buffers of at least `floats` floats each, `stride` apart; valid until
+    /// the next call. Grows only, so the decode loop never allocates.
+    func threadScratch(floats: Int) -> (base: UnsafeMutablePointer<Float>, stride: Int) {
+        let stride = (floats + 15) & ~15
+        if let threadFloats, stride <= threadFloatsStride { return (threadFloats, threadFloatsStride) }
+        threadFloats?.deallocate()
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: stride * pool.threadCount)
+        threadFloats = p
+        threadFloatsStride = stride
+        return (p, stride)
+    }
+
+    /// The float path: each thread dequantizes its rows slice by slice and multiplies with `sgemm`.
+    private func floatGemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
+                           into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let rowsPerSlice = max(1, min(w.rows, sliceCapacity / w.columns))
+        let (scratch, stride) = threadScratch(floats: rowsPerSlice * w.columns)
+        let threads = pool.threadCount
+        pool.run { t in
+            let slice = scratch + t * stride
+            var start = w.rows * t / threads
+            let end = w.rows * (t + 1) / threads
+            while start < end {
+                let count = min(end - start, rowsPerSlice)
+                w.dequantize(rows: start..<(start + count), into: slice)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.columns),
+                            1, x, Int32(w.columns), slice, Int32(w.columns), 0, y + start, Int32(ldy))
+                start += count
+            }
         }
     }
 }

@@ -60,12 +60,38 @@ float magi_vec_dot(int weight_type, int64_t n, const void *weight_row, const voi
 void magi_matvec(int weight_type, const void *weights, size_t row_bytes, int64_t cols,
                  const void *activation, float *out, int64_t row_begin, int64_t row_end);
 
+/// Batched products Y = X · Wᵀ (prompt processing) with integer kernels. The weights are
+/// unpacked 16 rows at a time into per-thread scratch, never copied as a whole.
+///
+/// Values per scale group of `weight_type` in the gemm formats (32, or 16 for Q2_K, Q3_K,
+/// Q6_K); 0 if magi_gemm does not take this type. Weights with the same group share one
+/// quantized activation.
+int magi_gemm_group(int weight_type);
+/// 1 if the active instruction set has a fast integer gemm for `weight_type`; 0 means
+/// dequantizing into floats and using a float GEMM is faster (magi_gemm still works).
+int magi_gemm_fast(int weight_type);
+/// Bytes of `n` activation rows of `k` values quantized for `weight_type` by magi_gemm_quantize.
+size_t magi_gemm_activation_bytes(int weight_type, int64_t k, int64_t n);
+/// Bytes of scratch one thread passes to magi_gemm for rows of `k` values.
+size_t magi_gemm_scratch_bytes(int weight_type, int64_t k);
+/// Quantizes `n` rows of `k` floats (`ldx` floats apart) into `dst` for magi_gemm.
+void magi_gemm_quantize(int weight_type, const float *x, int64_t ldx, int64_t k, int64_t n, void *dst);
+/// y[j * ldy + r] = dot(weight row r, activation row j) for r in [row_begin, row_end) and j in
+/// [0, n). Weight rows are `row_bytes` apart and hold `k` values; `act` comes from
+/// magi_gemm_quantize; `scratch` holds magi_gemm_scratch_bytes bytes (one per thread).
+void magi_gemm(int weight_type, const void *weights, size_t row_bytes, int64_t k, const void *act, int64_t n,
+               float *y, int64_t ldy, int64_t row_begin, int64_t row_end, void *scratch);
+
 /// Plain float kernels used by attention and normalisation.
 float magi_dot_f32(int64_t n, const float *a, const float *b);
 /// y += alpha * x
 void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 /// y += alpha * x, with x in IEEE half precision (a float16 KV cache's values).
 void magi_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
+/// In-place softmax of `n` floats (exp to about 1 ulp in the SIMD paths).
+void magi_softmax_f32(int64_t n, float *x);
+/// gate[i] = silu(gate[i]) * up[i] (SwiGLU), for `n` values.
+void magi_swiglu_f32(int64_t n, float *gate, const float *up);
 /// Rounds `n` floats to IEEE half precision (nearest, ties to even), as ggml does.
 void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y);
 
