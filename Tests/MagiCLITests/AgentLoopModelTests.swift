@@ -20,8 +20,8 @@ import Testing
         let registry = ToolRegistry([AdderTool()])
         let setup = ToolSetup(runner: ToolRunner(registry: registry), permissions: ToolPermissions(), trimmer: nil, maxSteps: 3)
         let definitions = setup.loop(model: ScriptedModel([])).toolDefinitions
-        let calls = try #require(try ToolCallGrammar(format: .chatML, tools: definitions))
-        #expect(calls.trigger == "<tool_call>")
+        let calls = try #require(try ToolCallGrammar(format: .chatML, tools: definitions, tokenizer: local.tokenizer))
+        #expect(calls.trigger.texts == ["<tool_call>"])
         // "--tool-choice required": the first reply is a call; the next one is free (a lazy call grammar).
         let model = LocalAgentModel(turn: turn, sampling: .greedy, maxTokens: 60, answerConstraint: nil, constrainsToolCalls: true,
                                     requiresCall: true)

@@ -98,6 +98,39 @@ import Testing
         }
     }
 
+    /// Checking the best candidates one by one before the next stage (greedy, top-k) picks exactly the tokens
+    /// the full vocabulary mask picks: the same tokens, greedy and sampled at temperature 0.8 under three seeds.
+    @Test(.enabled(if: TestEnvironment.hasModel)) func checkingTheBestCandidatesFirstSamplesAsTheFullMaskDoes() throws {
+        let tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(gguf: GGUFFile(path: TestEnvironment.modelPath)))
+        let trie = TokenTrie(tokenizer: tokenizer)
+        let session = InferenceSession(model: try LlamaModel(path: TestEnvironment.modelPath), contextSize: 512, threads: 2)
+        let stops = Set((0..<Int32(tokenizer.vocabularySize)).filter(tokenizer.isEndOfGeneration))
+        var settings: [SamplingParameters] = [.greedy]
+        for seed: UInt64 in [1, 2, 3] {
+            var p = SamplingParameters()
+            p.temperature = 0.8
+            p.seed = seed
+            settings.append(p)
+        }
+        for (name, schema, question) in Self.schemas {
+            let grammar = try JSONSchemaGrammar(schema: schema).grammar()
+            for p in settings {
+                let request = GenerationRequest(prompt: Self.prompt(question, tokenizer), sampling: p, maxTokens: 96, stopTokens: stops)
+                var shortcut = Sampler(p)
+                shortcut.prepend(GrammarConstraint(grammar: grammar, trie: trie))
+                let fullMask = Sampler(stages: [GrammarConstraint(grammar: grammar, trie: trie)] + Sampler(p).stages)
+                var outputs: [[Int32]] = []
+                for sampler in [shortcut, fullMask] {
+                    var out: [Int32] = []
+                    session.reset()
+                    _ = try session.runGeneration(request, sampler: sampler) { out.append($0) }
+                    outputs.append(out)
+                }
+                #expect(outputs[0] == outputs[1], "\(name), temperature \(p.temperature), seed \(p.seed): \(tokenizer.decode(outputs[0]).debugDescription) vs \(tokenizer.decode(outputs[1]).debugDescription)")
+            }
+        }
+    }
+
     /// A lazy constraint that never triggers leaves greedy generation exactly as it was, at no measurable cost.
     @Test(.enabled(if: TestEnvironment.hasModel)) func anUntriggeredConstraintChangesNothing() throws {
         let tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(gguf: GGUFFile(path: TestEnvironment.modelPath)))

@@ -20,7 +20,7 @@ struct AgentReply: Sendable {
 
 /// The local engine as an ``AgentModel``: renders the conversation in the model's chat format and
 /// generates on the turn's session, with tool calls constrained to the offered tools' schemas when
-/// the format allows (ChatML's `<tool_call>`; see ``ToolCallGrammar``).
+/// the format has tool calls (ChatML's `<tool_call>`, Mistral's `[TOOL_CALLS]`; see ``ToolCallGrammar``).
 struct LocalAgentModel: AgentModel {
     let turn: ChatTurn
     let sampling: SamplingParameters
@@ -29,7 +29,7 @@ struct LocalAgentModel: AgentModel {
     let answerConstraint: Grammar?
     /// Constrain tool calls to the tools' schemas.
     let constrainsToolCalls: Bool
-    /// The first reply of a turn must be a tool call (`--tool-choice required`; ChatML models only).
+    /// The first reply of a turn must be a tool call (`--tool-choice required`).
     var requiresCall = false
 
     func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
@@ -39,11 +39,11 @@ struct LocalAgentModel: AgentModel {
         if let answerConstraint {
             constraint = .whole(answerConstraint)
         } else if constrainsToolCalls || requiresCall, let format = turn.model.template.format,
-                  let calls = try ToolCallGrammar(format: format, tools: conversation.tools) {
+                  let calls = try ToolCallGrammar(format: format, tools: conversation.tools, tokenizer: turn.model.tokenizer) {
             if requiresCall && conversation.messages.last?.role == .user {
                 constraint = .whole(try calls.grammar(requiringCall: true))
             } else if constrainsToolCalls {
-                constraint = .lazy(try calls.grammar(), trigger: GrammarTrigger(texts: [calls.trigger], tokenizer: turn.model.tokenizer))
+                constraint = .lazy(try calls.grammar(), trigger: calls.trigger)
             }
         }
         let reply = try await turn.generate(prompt: prompt, sampling: sampling, maxTokens: maxTokens, constraint: constraint,

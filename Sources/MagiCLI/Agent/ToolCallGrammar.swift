@@ -1,25 +1,78 @@
 import MagiChat
 import MagiEngine
+import MagiTokenizer
 
-/// The grammar of one tool call in a chat format, from the schemas of the offered tools: after the
-/// trigger (`<tool_call>` in ChatML), `{"name": N, "arguments": A}` where A matches N's schema; or,
-/// for a reply that must call a tool, the whole `<tool_call>…</tool_call>`.
+/// The grammar of tool calls in a chat format, from the schemas of the offered tools: what may follow the
+/// format's trigger (a lazy constraint), and what a reply that must call a tool may be.
 ///
-/// Mistral formats get none: their calls put the `[ARGS]` control token between name and
-/// arguments, and grammars match text only.
+/// - ChatML: after `<tool_call>`, `{"name": N, "arguments": A}` where A matches N's schema.
+/// - Mistral v11 and v13: after the `[TOOL_CALLS]` token, `N[CALL_ID]id[ARGS]A` (v11) or `N[ARGS]A` (v13),
+///   then further calls, each after another `[TOOL_CALLS]`, then the end of the reply. `[TOOL_CALLS]`,
+///   `[CALL_ID]` and `[ARGS]` are control tokens, matched by id (`<[id]>`), never by their text.
+/// - Mistral v3 and v7: after the `[TOOL_CALLS]` token, a JSON array of `{"name": N, "arguments": A}`.
 struct ToolCallGrammar {
-    /// The text after which the constraint applies.
-    let trigger: String
+    /// What switches the lazy constraint on.
+    let trigger: GrammarTrigger
     /// The grammar in GBNF of what follows the trigger.
     let gbnf: String
-    /// The grammar in GBNF of a reply that is one call.
+    /// The grammar in GBNF of a reply that is calls only (for Magistral, after optional reasoning).
     let requiredCallGBNF: String
 
-    /// The grammar for `tools` in `format`, or nil when the format has none or there are no tools.
+    /// The grammar for `tools` in `format`, or nil when there are no tools or the format (or the
+    /// vocabulary, for Mistral's control tokens) has no tool calls.
     ///
     /// - Throws: ``JSONSchemaError`` when a tool's schema uses a keyword the grammar cannot enforce.
-    init?(format: ChatFormat, tools: [ToolDefinition]) throws {
-        guard format == .chatML, !tools.isEmpty else { return nil }
+    init?(format: ChatFormat, tools: [ToolDefinition], tokenizer: Tokenizer) throws {
+        guard !tools.isEmpty else { return nil }
+        switch format {
+        case .llama3:
+            return nil
+        case .chatML:
+            let rules = try Self.rules(of: Self.callObjects(tools), root: "tool-call")
+            trigger = GrammarTrigger(texts: ["<tool_call>"], tokenizer: tokenizer)
+            // After the line break the model writes first.
+            gbnf = "root ::= \"\\n\"? tool-call\n" + rules
+            requiredCallGBNF = "root ::= \"<tool_call>\\n\" tool-call \"\\n</tool_call>\"\n" + rules
+        case .mistralV3, .mistralV7:
+            guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]") else { return nil }
+            let array = JSONValue.object([(key: "type", value: .string("array")), (key: "items", value: Self.callObjects(tools)),
+                                          (key: "minItems", value: .number("1"))])
+            let rules = try Self.rules(of: array, root: "tool-calls")
+            trigger = GrammarTrigger(tokens: [calls])
+            gbnf = "root ::= \" \"? tool-calls\n" + rules
+            requiredCallGBNF = "root ::= <[\(calls)]> \" \"? tool-calls\n" + rules
+        case .mistralV11, .mistralV13:
+            guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]"), let args = tokenizer.tokenID(for: "[ARGS]") else { return nil }
+            var callID = ""
+            if format == .mistralV11 {
+                guard let id = tokenizer.tokenID(for: "[CALL_ID]") else { return nil }
+                callID = " <[\(id)]> call-id"
+            }
+            // Every tool's arguments schema in one document, so the rules of different tools cannot clash:
+            // the one under $defs/magi-tool-K becomes rule ref-magi-tool-K.
+            let defs = tools.enumerated().map { (key: "magi-tool-\($0.offset)", value: $0.element.parameters) }
+            let document = JSONValue.object([
+                (key: "anyOf", value: .array(defs.map { .object([(key: "$ref", value: .string("#/$defs/" + $0.key))]) })),
+                (key: "$defs", value: .object(defs)),
+            ])
+            let rules = try Self.rules(of: document, root: nil)
+            let call = tools.enumerated().map { "\(Self.literal($0.element.name))\(callID) <[\(args)]> ref-magi-tool-\($0.offset)" }
+            let body = "call ::= " + call.joined(separator: " | ") + "\n" + (callID.isEmpty ? "" : "call-id ::= [a-zA-Z0-9]{9}\n") + rules
+            trigger = GrammarTrigger(tokens: [calls])
+            gbnf = "root ::= call (<[\(calls)]> call)*\n" + body
+            var reasoning = ""
+            if format == .mistralV13, let open = tokenizer.tokenID(for: "[THINK]"), let close = tokenizer.tokenID(for: "[/THINK]") {
+                reasoning = "(<[\(open)]> .* <[\(close)]>)? "
+            }
+            requiredCallGBNF = "root ::= \(reasoning)<[\(calls)]> call (<[\(calls)]> call)*\n" + body
+        }
+    }
+
+    /// The lazy grammar (after the trigger), or the grammar of a reply that must be calls.
+    func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
+
+    /// `{"name": N, "arguments": A}` for any offered tool N, A matching its schema.
+    private static func callObjects(_ tools: [ToolDefinition]) -> JSONValue {
         let forms = tools.map { tool in
             JSONValue.object([
                 (key: "type", value: .string("object")),
@@ -28,15 +81,31 @@ struct ToolCallGrammar {
                 (key: "required", value: .array([.string("name"), .string("arguments")])),
             ])
         }
-        let schema = JSONValue.object([(key: "anyOf", value: .array(forms))]).pythonText
-        let call = try JSONSchemaGrammar(schema: schema).gbnf
-        // The schema's rules with its root renamed, after the line break the model writes first.
-        let rules = call.split(separator: "\n").map { $0.hasPrefix("root ::= ") ? "tool-call ::= " + $0.dropFirst(9) : String($0) }
-        trigger = "<tool_call>"
-        gbnf = "root ::= \"\\n\"? tool-call\n" + rules.joined(separator: "\n") + "\n"
-        requiredCallGBNF = "root ::= \"<tool_call>\\n\" tool-call \"\\n</tool_call>\"\n" + rules.joined(separator: "\n") + "\n"
+        return .object([(key: "anyOf", value: .array(forms))])
     }
 
-    /// The lazy grammar (after the trigger), or the grammar of a reply that must be a call.
-    func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
+    /// The GBNF rules of `schema`, its root rule renamed `root` (nil: left out).
+    private static func rules(of schema: JSONValue, root: String?) throws -> String {
+        let gbnf = try JSONSchemaGrammar(schema: schema.pythonText).gbnf
+        return gbnf.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("root ::= ") else { return String(line) }
+            return root.map { $0 + " ::= " + line.dropFirst(9) }
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` as a GBNF string literal.
+    private static func literal(_ text: String) -> String {
+        var out = "\""
+        for s in text.unicodeScalars {
+            switch s {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(s)
+            }
+        }
+        return out + "\""
+    }
 }

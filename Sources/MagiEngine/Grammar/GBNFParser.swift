@@ -121,7 +121,13 @@ struct GBNFParser {
                 pos += 1
                 items.append(.repetition(last, min: min, max: max))
             case UInt8(ascii: "<"):
-                throw error("token references ('<…>') are not supported")
+                guard pos + 1 < text.count, text[pos + 1] == UInt8(ascii: "[") else {
+                    throw error("tokens are referenced by id ('<[id]>'), not by text")
+                }
+                pos += 2
+                let id = try parseInteger()
+                guard match("]>") else { throw error("expected ']>' to close the token reference") }
+                items.append(.token(Int32(id)))
             default:
                 guard Self.isNameCharacter(c) else { return .sequence(items) }
                 let at = pos

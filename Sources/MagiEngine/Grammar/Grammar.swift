@@ -1,9 +1,13 @@
-/// One position in a compiled grammar: a byte set to match, a rule to enter, or the end of an alternative.
+/// One position in a compiled grammar: a byte set to match, a token to match, a rule to enter, or the end
+/// of an alternative.
 struct GrammarElement: Sendable {
-    enum Kind: UInt8, Sendable { case bytes, rule, end }
+    enum Kind: UInt8, Sendable { case bytes, token, rule, end }
     var kind: Kind
-    /// The byte set index (`bytes`) or the rule index (`rule`).
+    /// The byte set index (`bytes`; for `token`, the empty set, so byte-level matching skips it) or the
+    /// rule index (`rule`).
     var index: Int32
+    /// The token id of a `token` element.
+    var token: Int32 = -1
 }
 
 /// A context-free grammar compiled to bytes: every character class is spelled out as UTF-8 byte patterns,
@@ -24,6 +28,8 @@ public final class Grammar: @unchecked Sendable {
     let alternativeStarts: UnsafeMutableBufferPointer<Int32>
     /// Rule `r`'s alternatives are `alternativeStarts[ruleAlternatives[r]..<ruleAlternatives[r + 1]]`.
     let ruleAlternatives: UnsafeMutableBufferPointer<Int32>
+    /// True if the grammar matches tokens by id somewhere (`<[id]>`).
+    let hasTokenTerminals: Bool
 
     /// Reads and compiles a GBNF grammar.
     ///
@@ -57,6 +63,7 @@ public final class Grammar: @unchecked Sendable {
         byteSetWords = Self.copy(lowering.byteSets.flatMap { [$0.words[0], $0.words[1], $0.words[2], $0.words[3]] })
         alternativeStarts = Self.copy(starts)
         ruleAlternatives = Self.copy(offsets)
+        hasTokenTerminals = elements.contains { $0.kind == .token }
     }
 
     deinit {
@@ -138,6 +145,8 @@ private struct GrammarLowering {
             return characterClass(UTF8ByteSequences.patterns(of: [0...0x10FFFF], negated: false), in: rule)
         case .reference(let name):
             return [GrammarElement(kind: .rule, index: Int32(ruleIndex[name]!))]
+        case .token(let id):
+            return [GrammarElement(kind: .token, index: element(ByteSet()).index, token: id)]
         case .repetition(let inner, let min, let max):
             let body = sequence(inner, in: rule)
             var out: [GrammarElement] = []

@@ -22,7 +22,10 @@ public struct GrammarTrigger: Sendable, Equatable {
 /// Insert it with ``Sampler/prepend(_:)`` so penalties, filters and the draw only see allowed tokens.
 ///
 /// End-of-generation tokens are allowed only where the grammar may end; other control tokens never.
-/// Masks are cached by parse state, so a state met again (the inside of a string, say) costs a lookup.
+/// When the next stage keeps only the best few candidates (greedy, top-k), the stage first checks the
+/// best candidates one by one and keeps the best allowed ones, which is exactly what that stage would
+/// keep after a full mask; only when too few of them are allowed does it build the mask over the whole
+/// vocabulary. Masks are cached by parse state, so a state met again costs a lookup.
 ///
 /// A lazy constraint lets the output run free until a ``GrammarTrigger`` appears, then constrains what
 /// follows it (bytes of the triggering token after the trigger text included); once the grammar has
@@ -37,9 +40,18 @@ public struct GrammarConstraint: SamplerStage {
     private let triggerBytes: [[UInt8]]
     /// The last bytes of unconstrained output, enough to find a trigger text split over tokens.
     private var recentBytes: [UInt8] = []
+    /// How many of the best allowed candidates the stage after this one keeps (1 for a greedy choice,
+    /// k for top-k); nil when it may need them all. ``Sampler/prepend(_:)`` sets it.
+    public var candidatesNeeded: Int?
     private var mask: [UInt64]
     private var maskCache: [[Int32]: [UInt64]] = [:]
     private static let maskCacheLimit = 64
+    /// How many more than `candidatesNeeded` of the best candidates are checked before falling back to a mask.
+    private static let checkedBeyondNeeded = 32
+    /// Scratch for ``keepBestAllowed(_:of:)``: indices of the best candidates, then the kept ids and logits.
+    private var best: [Int] = []
+    private var keptIDs: [Int32] = []
+    private var keptLogits: [Float] = []
 
     /// Constrains all of the output to `grammar`.
     public init(grammar: Grammar, trie: TokenTrie) {
@@ -62,6 +74,7 @@ public struct GrammarConstraint: SamplerStage {
 
     public mutating func apply(to c: inout TokenCandidates) {
         guard isActive else { return }
+        if let k = candidatesNeeded, keepBestAllowed(k, of: &c) { return }
         let key = matcher.stateKey
         if let cached = maskCache[key] {
             mask = cached
@@ -86,7 +99,60 @@ public struct GrammarConstraint: SamplerStage {
         c.isSortedDescending = false
     }
 
-    /// Advances the grammar over the token's bytes (a token the grammar rejects leaves the state as it was);
+    /// Keeps only the `k` best allowed candidates, best first, if they are among the `k` + 32 best of all
+    /// (ordered as ``TokenCandidates/sortDescending(keeping:)`` orders them); returns false, changing
+    /// nothing, if fewer than `k` of those are allowed.
+    private mutating func keepBestAllowed(_ k: Int, of c: inout TokenCandidates) -> Bool {
+        let limit = min(c.count, k + Self.checkedBeyondNeeded)
+        guard k > 0, limit >= k else { return false }
+        var best = self.best
+        self.best = []
+        defer { self.best = best }
+        best.removeAll(keepingCapacity: true)
+        c.logits.withUnsafeBufferPointer { l in
+            for i in 0..<l.count {
+                let x = l[i]
+                if best.count == limit {
+                    guard x > l[best[limit - 1]] else { continue }
+                    best.removeLast()
+                }
+                var j = best.count
+                while j > 0 && x > l[best[j - 1]] { j -= 1 }
+                best.insert(i, at: j)
+            }
+        }
+        var found = 0
+        for j in best.indices where found < k {
+            if allows(c.ids[best[j]]) {
+                best[found] = best[j]
+                found += 1
+            }
+        }
+        guard found == k else { return false }
+        keptIDs.removeAll(keepingCapacity: true)
+        keptLogits.removeAll(keepingCapacity: true)
+        for j in 0..<k {
+            keptIDs.append(c.ids[best[j]])
+            keptLogits.append(c.logits[best[j]])
+        }
+        c.truncate(to: k)
+        for j in 0..<k {
+            c.ids[j] = keptIDs[j]
+            c.logits[j] = keptLogits[j]
+        }
+        c.isSortedDescending = true
+        return true
+    }
+
+    /// True if the grammar allows `token` next: as the mask would say, without building it.
+    private mutating func allows(_ token: Int32) -> Bool {
+        guard token >= 0 && Int(token) < trie.vocabularySize else { return false }
+        if trie.isEndOfGeneration(token) { return matcher.canEnd }
+        return matcher.allows(token: token) || matcher.allows(trie.piece(of: token))
+    }
+
+    /// Advances the grammar over the token (as a token element expects it, else over its bytes; a token
+    /// the grammar rejects leaves the state as it was);
     /// a lazy constraint that is waiting looks for its trigger instead.
     public mutating func accept(_ token: Int32) {
         guard isActive else {
@@ -94,7 +160,7 @@ public struct GrammarConstraint: SamplerStage {
             return
         }
         if trie.isEndOfGeneration(token) { return }
-        matcher.accept(trie.bytes(of: token))
+        if !matcher.accept(token: token) { matcher.accept(trie.bytes(of: token)) }
         if trigger != nil && matcher.isComplete {
             isActive = false
             matcher.reset()

@@ -14,6 +14,9 @@ indirect enum GrammarExpression: Equatable, Sendable {
     case anyCharacter
     /// The rule of this name.
     case reference(String)
+    /// One token of the vocabulary, by id (`<[id]>`, as in llama.cpp): a control token such as
+    /// Mistral's `[ARGS]` has no text to match.
+    case token(Int32)
     /// `min` to `max` (nil: unbounded) copies of the expression.
     case repetition(GrammarExpression, min: Int, max: Int?)
 }

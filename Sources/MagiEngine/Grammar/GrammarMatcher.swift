@@ -64,8 +64,44 @@ public struct GrammarMatcher {
             }
         }
         canEnd = ends
-        // Keep only the new tops and the nodes they reach, renumbered.
-        var survivors = Array(tops[start..<start + count])
+        keepOnly(start..<start + count)
+        return true
+    }
+
+    /// Advances over a token that a token element (`<[id]>`) expects next; returns false, staying put,
+    /// if none does.
+    @discardableResult
+    public mutating func accept(token id: Int32) -> Bool {
+        guard grammar.hasTokenTerminals else { return false }
+        let savedNodes = nodes.count
+        beginLevel()
+        for i in 0..<liveCount {
+            let top = tops[i]
+            let e = grammar.elements[Int(top.position)]
+            if e.kind == .token && e.token == id { push(top.position &+ 1, parent: top.parent) }
+        }
+        if tops.count == liveCount && !levelCanEnd {
+            nodes.removeLast(nodes.count - savedNodes)
+            return false
+        }
+        canEnd = levelCanEnd
+        keepOnly(liveCount..<tops.count)
+        return true
+    }
+
+    /// True if a token element expects token `id` next.
+    func allows(token id: Int32) -> Bool {
+        guard grammar.hasTokenTerminals else { return false }
+        for i in 0..<liveCount {
+            let e = grammar.elements[Int(tops[i].position)]
+            if e.kind == .token && e.token == id { return true }
+        }
+        return false
+    }
+
+    /// Makes `tops[range]` the current stacks, keeping only the nodes they reach, renumbered.
+    private mutating func keepOnly(_ range: Range<Int>) {
+        var survivors = Array(tops[range])
         var renumbered: [Int32: Int32] = [:]
         var kept: [StackNode] = []
         for i in survivors.indices {
@@ -74,7 +110,25 @@ public struct GrammarMatcher {
         nodes = kept
         tops = survivors
         liveCount = survivors.count
-        return true
+    }
+
+    /// True if the grammar accepts `bytes` (one token's, not empty) next; the state does not change.
+    /// Allocation-free once the stack arena has grown: what advancing pushes is dropped again.
+    mutating func allows(_ bytes: Slice<UnsafeMutableBufferPointer<UInt8>>) -> Bool {
+        guard !bytes.isEmpty, liveCount > 0 else { return false }
+        let savedNodes = nodes.count
+        var start = 0, count = liveCount, ends = false
+        for b in bytes {
+            let before = tops.count
+            ends = advance(start..<start + count, over: b)
+            start = before
+            count = tops.count - before
+            if count == 0 && !ends { break }
+        }
+        let allowed = count > 0 || ends
+        nodes.removeLast(nodes.count - savedNodes)
+        tops.removeLast(tops.count - liveCount)
+        return allowed
     }
 
     /// True if the whole of `text` matches the grammar from the current state (which does not change).
@@ -150,7 +204,7 @@ public struct GrammarMatcher {
                 let below = nodes[Int(parent)]
                 push(below.position, parent: below.parent)
             }
-        case .bytes:
+        case .bytes, .token:
             if seenAtLevel[Int(position)] == level {
                 for i in levelStart..<tops.count where tops[i].position == position && tops[i].parent == parent { return }
             }
@@ -174,9 +228,18 @@ public struct GrammarMatcher {
     // MARK: - Token masks
 
     /// Sets, in `mask` (one bit per token id, zeroed by the caller), every token of `trie` whose bytes
-    /// the grammar accepts next, and the end-of-generation tokens if the text may end here.
+    /// the grammar accepts next, the tokens its token elements expect, and the end-of-generation tokens
+    /// if the text may end here.
     public mutating func allowedTokens(in trie: TokenTrie, into mask: UnsafeMutableBufferPointer<UInt64>) {
         if liveCount > 0 { walk(from: 0, stacks: 0..<liveCount, trie: trie, mask: mask) }
+        if grammar.hasTokenTerminals {
+            for i in 0..<liveCount {
+                let e = grammar.elements[Int(tops[i].position)]
+                if e.kind == .token && e.token >= 0 && Int(e.token) < trie.vocabularySize {
+                    mask[Int(e.token) >> 6] |= 1 << UInt64(e.token & 63)
+                }
+            }
+        }
         if canEnd {
             for t in trie.endOfGenerationTokens { mask[Int(t) >> 6] |= 1 << UInt64(t & 63) }
         }

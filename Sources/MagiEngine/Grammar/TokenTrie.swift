@@ -19,8 +19,8 @@ public final class TokenTrie: @unchecked Sendable {
     let tokenStart: UnsafeMutableBufferPointer<Int32>
     let tokenIDs: UnsafeMutableBufferPointer<Int32>
     /// Each token's bytes: `pieceBytes[pieceStart[t]..<pieceStart[t + 1]]` (empty for tokens never allowed).
-    private let pieceBytes: [UInt8]
-    private let pieceStart: [Int32]
+    let pieceBytes: UnsafeMutableBufferPointer<UInt8>
+    let pieceStart: UnsafeMutableBufferPointer<Int32>
     private let endOfGenerationSet: Set<Int32>
 
     /// Number of trie nodes, the root included.
@@ -53,8 +53,8 @@ public final class TokenTrie: @unchecked Sendable {
             bytes += piece
             starts.append(Int32(bytes.count))
         }
-        pieceBytes = bytes
-        pieceStart = starts
+        pieceBytes = Self.copy(bytes)
+        pieceStart = Self.copy(starts)
 
         let order = pieces.indices.filter { !pieces[$0].isEmpty }.sorted {
             pieces[$0].lexicographicallyPrecedes(pieces[$1]) || (pieces[$0] == pieces[$1] && $0 < $1)
@@ -94,6 +94,8 @@ public final class TokenTrie: @unchecked Sendable {
         subtreeEnd.deallocate()
         tokenStart.deallocate()
         tokenIDs.deallocate()
+        pieceBytes.deallocate()
+        pieceStart.deallocate()
     }
 
     private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -108,6 +110,11 @@ public final class TokenTrie: @unchecked Sendable {
     /// The bytes a token adds to the output; empty for control and unused tokens.
     public func bytes(of token: Int32) -> ArraySlice<UInt8> {
         guard token >= 0 && Int(token) < vocabularySize else { return [] }
-        return pieceBytes[Int(pieceStart[Int(token)])..<Int(pieceStart[Int(token) + 1])]
+        return ArraySlice(pieceBytes[Int(pieceStart[Int(token)])..<Int(pieceStart[Int(token) + 1])])
+    }
+
+    /// The token's bytes in place, for hot loops (empty for control and unused tokens).
+    @inline(__always) func piece(of token: Int32) -> Slice<UnsafeMutableBufferPointer<UInt8>> {
+        pieceBytes[Int(pieceStart[Int(token)])..<Int(pieceStart[Int(token) + 1])]
     }
 }

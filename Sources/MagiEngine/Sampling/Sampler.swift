@@ -50,9 +50,19 @@ public struct Sampler: SamplerStage {
         self.init(stages: stages)
     }
 
-    /// Inserts `stage` (a constraint) before every other stage, so nothing it masks is seen by
-    /// penalties, filters or the draw.
-    public mutating func prepend(_ stage: any SamplerStage) { stages.insert(stage, at: 0) }
+    /// Inserts `stage` (a constraint) before every other stage but the penalties, so nothing it masks is
+    /// seen by filters or the draw. (Penalties change each token's logit on its own, so whether they
+    /// come before or after a mask makes no difference.) A ``GrammarConstraint`` is told how many
+    /// candidates the stage after it keeps.
+    public mutating func prepend(_ stage: any SamplerStage) {
+        let at = stages.firstIndex { !($0 is PenaltyStage) } ?? stages.count
+        var stage = stage
+        if var constraint = stage as? GrammarConstraint {
+            constraint.candidatesNeeded = at < stages.count ? stages[at].keepsAtMost : nil
+            stage = constraint
+        }
+        stages.insert(stage, at: at)
+    }
 
     public mutating func apply(to c: inout TokenCandidates) {
         for i in stages.indices {

@@ -6,11 +6,16 @@ public protocol SamplerStage {
     mutating func apply(to candidates: inout TokenCandidates)
     mutating func accept(_ token: Int32)
     mutating func reset()
+    /// The most candidates this stage keeps, the best ones, whatever the logits (1 for a greedy choice,
+    /// k for top-k); nil when that depends on the logits. A constraint before it may then stop looking
+    /// once it has found that many allowed tokens.
+    var keepsAtMost: Int? { get }
 }
 
 extension SamplerStage {
     public mutating func accept(_ token: Int32) {}
     public mutating func reset() {}
+    public var keepsAtMost: Int? { nil }
 }
 
 /// Repetition, frequency and presence penalties over the last `window` accepted tokens,
@@ -58,6 +63,7 @@ public struct PenaltyStage: SamplerStage {
 public struct TopKStage: SamplerStage {
     public var k: Int
     public init(k: Int) { self.k = k }
+    public var keepsAtMost: Int? { k > 0 ? k : nil }
     public mutating func apply(to c: inout TokenCandidates) {
         guard k > 0, k < c.count else { return }
         c.sortDescending(keeping: k)
@@ -111,6 +117,7 @@ public struct TemperatureStage: SamplerStage {
 /// Chooses the most likely token (the lowest id among equals).
 public struct GreedyStage: SamplerStage {
     public init() {}
+    public var keepsAtMost: Int? { 1 }
     public mutating func apply(to c: inout TokenCandidates) {
         guard c.count > 0 else { return }
         var best = 0
