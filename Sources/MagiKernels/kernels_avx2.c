@@ -12,7 +12,10 @@
                      float *out) {                                                              \
         const uint8_t *p = (const uint8_t *)w;                                                  \
         int64_t r = 0;                                                                          \
-        for (; r + 4 <= nrows; r += 4) KERNEL(4, n, p + (size_t)r * rb, rb, act, out + r);      \
+        for (; r + 4 <= nrows; r += 4) {                                                        \
+            if (r + 8 <= nrows) magi_prefetch(p + (size_t)(r + 4) * rb, 4 * rb);                \
+            KERNEL(4, n, p + (size_t)r * rb, rb, act, out + r);                                 \
+        }                                                                                       \
         for (; r < nrows; ++r) KERNEL(1, n, p + (size_t)r * rb, rb, act, out + r);              \
     }
 
@@ -20,7 +23,10 @@
     static MAGI_AVX2 void NAME(int64_t n, const void *w, size_t rb, int64_t nrows, const void *act, \
                      float *out) {                                                              \
         const uint8_t *p = (const uint8_t *)w;                                                  \
-        for (int64_t r = 0; r < nrows; ++r) KERNEL(1, n, p + (size_t)r * rb, rb, act, out + r); \
+        for (int64_t r = 0; r < nrows; ++r) {                                                   \
+            if (r + 1 < nrows) magi_prefetch(p + (size_t)(r + 1) * rb, rb);                     \
+            KERNEL(1, n, p + (size_t)r * rb, rb, act, out + r);                                 \
+        }                                                                                       \
     }
 
 // ---- Q4_0 x Q8_0: sum (q-8)*a = maddubs(q, a) - maddubs(8, a), the second term shared ----

@@ -27,7 +27,10 @@
                             float *out) {                                                       \
         const uint8_t *p = (const uint8_t *)w;                                                  \
         int64_t r = 0;                                                                          \
-        for (; r + 4 <= nrows; r += 4) KERNEL(4, n, p + (size_t)r * rb, rb, act, out + r);      \
+        for (; r + 4 <= nrows; r += 4) {                                                        \
+            if (r + 8 <= nrows) magi_prefetch(p + (size_t)(r + 4) * rb, 4 * rb);                \
+            KERNEL(4, n, p + (size_t)r * rb, rb, act, out + r);                                 \
+        }                                                                                       \
         for (; r < nrows; ++r) KERNEL(1, n, p + (size_t)r * rb, rb, act, out + r);              \
     }
 
@@ -287,10 +290,16 @@ MAGI_INLINE MAGI_T void FN(q45_K)(const int is5, int64_t n, const uint8_t *w, co
 }
 
 static MAGI_T void FN(rows_q4_K)(int64_t n, const void *w, size_t rb, int64_t nrows, const void *act, float *out) {
-    for (int64_t r = 0; r < nrows; ++r) FN(q45_K)(0, n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    for (int64_t r = 0; r < nrows; ++r) {
+        if (r + 1 < nrows) magi_prefetch((const uint8_t *)w + (size_t)(r + 1) * rb, rb);
+        FN(q45_K)(0, n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    }
 }
 static MAGI_T void FN(rows_q5_K)(int64_t n, const void *w, size_t rb, int64_t nrows, const void *act, float *out) {
-    for (int64_t r = 0; r < nrows; ++r) FN(q45_K)(1, n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    for (int64_t r = 0; r < nrows; ++r) {
+        if (r + 1 < nrows) magi_prefetch((const uint8_t *)w + (size_t)(r + 1) * rb, rb);
+        FN(q45_K)(1, n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    }
 }
 
 // Q6_K: q in [0, 63]; sum_g sc_g * (sum q a - 32 bsum_g).
@@ -330,7 +339,10 @@ MAGI_INLINE MAGI_T void FN(q6_K)(int64_t n, const uint8_t *w, const void *act, f
 }
 
 static MAGI_T void FN(rows_q6_K)(int64_t n, const void *w, size_t rb, int64_t nrows, const void *act, float *out) {
-    for (int64_t r = 0; r < nrows; ++r) FN(q6_K)(n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    for (int64_t r = 0; r < nrows; ++r) {
+        if (r + 1 < nrows) magi_prefetch((const uint8_t *)w + (size_t)(r + 1) * rb, rb);
+        FN(q6_K)(n, (const uint8_t *)w + (size_t)r * rb, act, out + r);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
