@@ -84,6 +84,8 @@ import Testing
         ("root ::= \"a\"{3,1}", GrammarError.syntax(line: 1, column: 17, message: "repetition maximum 1 is below its minimum 3")),
         ("root ::= \"é\" )", GrammarError.syntax(line: 1, column: 14, message: "expected end of line, found ')'")),
         ("root ::= x \"a\"\nx ::= root?", GrammarError.leftRecursion(rule: "root")),
+        ("root ::= <think>", GrammarError.syntax(line: 1, column: 10, message: "tokens are referenced by id ('<[id]>'), not by text")),
+        ("root ::= <[12] \"a\"", GrammarError.syntax(line: 1, column: 14, message: "expected ']>' to close the token reference")),
     ])
     func malformedGrammarsAreReportedWithTheirPlace(gbnf: String, error: GrammarError) {
         #expect(throws: error) { try Grammar(gbnf: gbnf) }

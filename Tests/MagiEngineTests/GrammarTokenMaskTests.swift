@@ -51,6 +51,34 @@ import Testing
         #expect(Self.allowed(m, trie) == [8]) // only the end of generation
     }
 
+    /// `<[id]>` matches a control token (which has no bytes) by id, as Mistral's `[ARGS]` between a tool
+    /// name and its arguments; the token is allowed exactly where the grammar expects it.
+    @Test func tokenElementsMatchControlTokensById() throws {
+        let grammar = try Grammar(gbnf: #"root ::= "{" <[7]> "\"ab" ( <[7]> "\"ab" )* "\"}""#)
+        var m = GrammarMatcher(grammar: grammar)
+        accept(&m, Self.trie.bytes(of: 10))
+        #expect(Self.allowed(m, Self.trie) == [7])
+        let quoteFirst = m.accept(Array("\"".utf8)), tokenFirst = m.accept(token: 7)
+        #expect(!quoteFirst && tokenFirst)
+        #expect(Self.allowed(m, Self.trie) == [1])
+        accept(&m, Array("\"".utf8))
+        #expect(Self.allowed(m, Self.trie) == [2, 11])
+        accept(&m, Self.trie.bytes(of: 2))
+        #expect(Self.allowed(m, Self.trie) == [1, 6, 7])
+        let endAsToken = m.accept(token: 8)
+        #expect(!endAsToken)
+
+        // Through the sampler stage: greedy prefers token 12, then 9, but the grammar wants the control token.
+        var sampler = Sampler(.greedy)
+        sampler.prepend(GrammarConstraint(grammar: grammar, trie: Self.trie))
+        var out: [Int32] = []
+        for _ in 0..<6 {
+            let logits: [Float] = [0, 0, 1, 0, 0, 0, 2, 0, 3, 5, 1, 0, 9]
+            out.append(logits.withUnsafeBufferPointer { sampler.sample($0) })
+        }
+        #expect(out == [10, 7, 1, 2, 6, 8])
+    }
+
     @Test func theConstraintStageMasksLogitsToMinusInfinity() throws {
         let grammar = try Grammar(gbnf: #"root ::= "{" "\"" [a-z]+ "\"}""#)
         var stage = GrammarConstraint(grammar: grammar, trie: Self.trie)

@@ -5,7 +5,8 @@ import MagiTokenizer
 /// The grammar of tool calls in a chat format, from the schemas of the offered tools: what may follow the
 /// format's trigger (a lazy constraint), and what a reply that must call a tool may be.
 ///
-/// - ChatML: after `<tool_call>`, `{"name": N, "arguments": A}` where A matches N's schema.
+/// - ChatML: after `<tool_call>`, `{"name": N, "arguments": A}` where A matches N's schema, then
+///   `</tool_call>` (after which the output is free again, so another call may follow).
 /// - Mistral v11 and v13: after the `[TOOL_CALLS]` token, `N[CALL_ID]id[ARGS]A` (v11) or `N[ARGS]A` (v13),
 ///   then further calls, each after another `[TOOL_CALLS]`, then the end of the reply. `[TOOL_CALLS]`,
 ///   `[CALL_ID]` and `[ARGS]` are control tokens, matched by id (`<[id]>`), never by their text.
@@ -31,7 +32,7 @@ struct ToolCallGrammar {
             let rules = try Self.rules(of: Self.callObjects(tools), root: "tool-call")
             trigger = GrammarTrigger(texts: ["<tool_call>"], tokenizer: tokenizer)
             // After the line break the model writes first.
-            gbnf = "root ::= \"\\n\"? tool-call\n" + rules
+            gbnf = "root ::= \"\\n\"? tool-call \"</tool_call>\"\n" + rules
             requiredCallGBNF = "root ::= \"<tool_call>\\n\" tool-call \"\\n</tool_call>\"\n" + rules
         case .mistralV3, .mistralV7:
             guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]") else { return nil }
