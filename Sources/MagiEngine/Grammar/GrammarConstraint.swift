@@ -44,7 +44,8 @@ public struct GrammarConstraint: SamplerStage {
     /// k for top-k); nil when it may need them all. ``Sampler/prepend(_:)`` sets it.
     public var candidatesNeeded: Int?
     private var mask: [UInt64]
-    private var maskCache: [[Int32]: [UInt64]] = [:]
+    /// Masks by parse state (``GrammarMatcher/state``).
+    private var maskCache: [Int32: [UInt64]] = [:]
     private static let maskCacheLimit = 64
     /// How many more than `candidatesNeeded` of the best candidates are checked before falling back to a mask.
     private static let checkedBeyondNeeded = 32
@@ -75,7 +76,7 @@ public struct GrammarConstraint: SamplerStage {
     public mutating func apply(to c: inout TokenCandidates) {
         guard isActive else { return }
         if let k = candidatesNeeded, keepBestAllowed(k, of: &c) { return }
-        let key = matcher.stateKey
+        let key = matcher.state
         if let cached = maskCache[key] {
             mask = cached
         } else {

@@ -1,70 +1,42 @@
 /// The state of matching text against a ``Grammar``: a set of parse stacks (a pushdown automaton over
 /// bytes), advanced one byte at a time, as llama.cpp's grammar sampler advances its stacks.
 ///
-/// Stacks share their lower parts: a stack is its top (a grammar position, always a byte set to match)
-/// over a chain of return frames (nodes of an arena), so advancing copies nothing but the top.
+/// Parse states are interned and the state each byte leads to is remembered (``GrammarStates``), so the
+/// matcher runs as a deterministic automaton built as it goes: the inside of a string, the digits of a
+/// number or the characters of a bounded repeat step between a few states, and a token mask costs about a
+/// table lookup per node of the vocabulary trie. Copies of a matcher share those tables (a cache: what
+/// one copy adds, the others may use), so a matcher and its copies belong to one thread.
 public struct GrammarMatcher {
-    /// One level of a parse stack: where matching continues, and the level below (-1: none).
-    struct StackNode {
-        var position: Int32
-        var parent: Int32
-    }
-
     public let grammar: Grammar
-    private var nodes: [StackNode] = []
-    /// Stack tops: the current stacks are `tops[0..<liveCount]`; a token mask walk appends one level
-    /// after another behind them.
-    private var tops: [StackNode] = []
-    private var liveCount = 0
-    /// True when the text so far is a complete match, so generation may end here.
-    public private(set) var canEnd = false
-    /// For each element, the level that last pushed a stack topped by it (for de-duplication).
-    private var seenAtLevel: [UInt32]
-    private var level: UInt32 = 0
-    private var levelStart = 0
-    private var levelCanEnd = false
+    private let states: GrammarStates
+    /// The current parse state, an index into ``GrammarStates``: equal states allow exactly the same tokens.
+    private(set) var state: Int32
 
     /// A matcher at the start of the grammar.
     public init(grammar: Grammar) {
         self.grammar = grammar
-        seenAtLevel = [UInt32](repeating: 0, count: grammar.elements.count)
-        reset()
+        states = GrammarStates(grammar)
+        state = states.initial
     }
 
     /// Returns to the start of the grammar.
-    public mutating func reset() {
-        nodes.removeAll(keepingCapacity: true)
-        tops.removeAll(keepingCapacity: true)
-        beginLevel()
-        let rule = Int(grammar.startRule)
-        for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
-            push(grammar.alternativeStarts[k], parent: -1)
-        }
-        canEnd = levelCanEnd
-        liveCount = tops.count
-    }
+    public mutating func reset() { state = states.initial }
+
+    /// True when the text so far is a complete match, so generation may end here.
+    public var canEnd: Bool { states.canEnd(state) }
 
     /// True if no continuation is possible: the text so far is a complete match that cannot grow.
-    public var isComplete: Bool { liveCount == 0 }
+    public var isComplete: Bool { !states.hasStacks(state) }
 
     /// Advances over `bytes` if the grammar allows them all; otherwise returns false and stays put.
     @discardableResult
     public mutating func accept<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
-        let savedNodes = nodes.count
-        var start = 0, count = liveCount, ends = canEnd
+        var s = state
         for b in bytes {
-            let before = tops.count
-            ends = advance(start..<start + count, over: b)
-            start = before
-            count = tops.count - before
-            if count == 0 && !ends {
-                nodes.removeLast(nodes.count - savedNodes)
-                tops.removeLast(tops.count - liveCount)
-                return false
-            }
+            s = states.next(s, b)
+            if s < 0 { return false }
         }
-        canEnd = ends
-        keepOnly(start..<start + count)
+        state = s
         return true
     }
 
@@ -73,62 +45,26 @@ public struct GrammarMatcher {
     @discardableResult
     public mutating func accept(token id: Int32) -> Bool {
         guard grammar.hasTokenTerminals else { return false }
-        let savedNodes = nodes.count
-        beginLevel()
-        for i in 0..<liveCount {
-            let top = tops[i]
-            let e = grammar.elements[Int(top.position)]
-            if e.kind == .token && e.token == id { push(top.position &+ 1, parent: top.parent) }
-        }
-        if tops.count == liveCount && !levelCanEnd {
-            nodes.removeLast(nodes.count - savedNodes)
-            return false
-        }
-        canEnd = levelCanEnd
-        keepOnly(liveCount..<tops.count)
+        let s = states.after(token: id, from: state)
+        guard s >= 0 else { return false }
+        state = s
         return true
     }
 
     /// True if a token element expects token `id` next.
     func allows(token id: Int32) -> Bool {
-        guard grammar.hasTokenTerminals else { return false }
-        for i in 0..<liveCount {
-            let e = grammar.elements[Int(tops[i].position)]
-            if e.kind == .token && e.token == id { return true }
-        }
-        return false
-    }
-
-    /// Makes `tops[range]` the current stacks, keeping only the nodes they reach, renumbered.
-    private mutating func keepOnly(_ range: Range<Int>) {
-        var survivors = Array(tops[range])
-        var renumbered: [Int32: Int32] = [:]
-        var kept: [StackNode] = []
-        for i in survivors.indices {
-            survivors[i].parent = Self.copy(survivors[i].parent, from: nodes, into: &kept, renumbered: &renumbered)
-        }
-        nodes = kept
-        tops = survivors
-        liveCount = survivors.count
+        grammar.hasTokenTerminals && states.expects(token: id, in: state)
     }
 
     /// True if the grammar accepts `bytes` (one token's, not empty) next; the state does not change.
-    /// Allocation-free once the stack arena has grown: what advancing pushes is dropped again.
-    mutating func allows(_ bytes: Slice<UnsafeMutableBufferPointer<UInt8>>) -> Bool {
-        guard !bytes.isEmpty, liveCount > 0 else { return false }
-        let savedNodes = nodes.count
-        var start = 0, count = liveCount, ends = false
+    func allows(_ bytes: Slice<UnsafeMutableBufferPointer<UInt8>>) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        var s = state
         for b in bytes {
-            let before = tops.count
-            ends = advance(start..<start + count, over: b)
-            start = before
-            count = tops.count - before
-            if count == 0 && !ends { break }
+            s = states.next(s, b)
+            if s < 0 { return false }
         }
-        let allowed = count > 0 || ends
-        nodes.removeLast(nodes.count - savedNodes)
-        tops.removeLast(tops.count - liveCount)
-        return allowed
+        return true
     }
 
     /// True if the whole of `text` matches the grammar from the current state (which does not change).
@@ -137,142 +73,251 @@ public struct GrammarMatcher {
         return copy.accept(text.utf8) && copy.canEnd
     }
 
-    private static func copy(_ node: Int32, from nodes: [StackNode], into kept: inout [StackNode],
-                             renumbered: inout [Int32: Int32]) -> Int32 {
-        guard node >= 0 else { return -1 }
-        if let k = renumbered[node] { return k }
-        var n = nodes[Int(node)]
-        n.parent = copy(n.parent, from: nodes, into: &kept, renumbered: &renumbered)
-        kept.append(n)
-        renumbered[node] = Int32(kept.count - 1)
-        return Int32(kept.count - 1)
-    }
-
-    /// The current stacks as grammar positions, top to bottom, each followed by -1, then 1 if the text
-    /// may end here: equal keys allow exactly the same tokens.
-    public var stateKey: [Int32] {
-        var key: [Int32] = []
-        for i in 0..<liveCount {
-            key.append(tops[i].position)
-            var n = tops[i].parent
-            while n >= 0 {
-                key.append(nodes[Int(n)].position)
-                n = nodes[Int(n)].parent
-            }
-            key.append(-1)
-        }
-        key.append(canEnd ? 1 : 0)
-        return key
-    }
-
-    // MARK: - Advancing
-
-    private mutating func beginLevel() {
-        levelStart = tops.count
-        levelCanEnd = false
-        level &+= 1
-        if level == 0 { // wrapped: forget every old mark
-            for i in seenAtLevel.indices { seenAtLevel[i] = 0 }
-            level = 1
-        }
-    }
-
-    /// Pushes, behind the existing tops, every stack that `tops[range]` becomes after reading `byte`;
-    /// returns true if one of them completes the grammar.
-    @inline(__always)
-    private mutating func advance(_ range: Range<Int>, over byte: UInt8) -> Bool {
-        beginLevel()
-        for i in range {
-            let top = tops[i]
-            if grammar.byteSet(grammar.elements[Int(top.position)].index, contains: byte) {
-                push(top.position &+ 1, parent: top.parent)
-            }
-        }
-        return levelCanEnd
-    }
-
-    /// Expands position `position` over stack `parent` until every resulting stack is topped by a byte
-    /// set, and pushes those stacks (skipping duplicates). Reaching the end of the start rule sets
-    /// `levelCanEnd`.
-    private mutating func push(_ position: Int32, parent: Int32) {
-        let e = grammar.elements[Int(position)]
-        switch e.kind {
-        case .end:
-            if parent < 0 {
-                levelCanEnd = true
-            } else {
-                let below = nodes[Int(parent)]
-                push(below.position, parent: below.parent)
-            }
-        case .bytes, .token:
-            if seenAtLevel[Int(position)] == level {
-                for i in levelStart..<tops.count where tops[i].position == position && tops[i].parent == parent { return }
-            }
-            seenAtLevel[Int(position)] = level
-            tops.append(StackNode(position: position, parent: parent))
-        case .rule:
-            // Where to return after the rule; a rule called last in an alternative returns straight
-            // to the caller's caller, so right recursion does not deepen the stack.
-            var next = parent
-            if grammar.elements[Int(position) + 1].kind != .end {
-                nodes.append(StackNode(position: position + 1, parent: parent))
-                next = Int32(nodes.count - 1)
-            }
-            let rule = Int(e.index)
-            for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
-                push(grammar.alternativeStarts[k], parent: next)
-            }
-        }
-    }
-
-    // MARK: - Token masks
-
     /// Sets, in `mask` (one bit per token id, zeroed by the caller), every token of `trie` whose bytes
     /// the grammar accepts next, the tokens its token elements expect, and the end-of-generation tokens
     /// if the text may end here.
-    public mutating func allowedTokens(in trie: TokenTrie, into mask: UnsafeMutableBufferPointer<UInt64>) {
-        if liveCount > 0 { walk(from: 0, stacks: 0..<liveCount, trie: trie, mask: mask) }
-        if grammar.hasTokenTerminals {
-            for i in 0..<liveCount {
-                let e = grammar.elements[Int(tops[i].position)]
+    public func allowedTokens(in trie: TokenTrie, into mask: UnsafeMutableBufferPointer<UInt64>) {
+        states.allowedTokens(from: state, in: trie, into: mask)
+    }
+}
+
+/// Interned parse states of a grammar and the transitions between them over bytes, filled in lazily.
+///
+/// A stack frame is a grammar position over the frame below it (-1: none), stored once; a parse state is
+/// a sorted set of stack tops (frames whose position is a byte set or a token element) and whether the
+/// grammar may end there, stored once. Transitions live in rows of 256 entries, one row per state that
+/// was stepped from; when the rows run out they are all forgotten and refilled as needed. The rows are
+/// read through plain pointers, so a trie walk pays no bounds or exclusivity checks.
+final class GrammarStates {
+    private let grammar: Grammar
+    private var framePosition: [Int32] = []
+    private var frameParent: [Int32] = []
+    private var frameIndex: [Int64: Int32] = [:]
+    /// State `s` has the stack tops `topFrames[topStart[s]..<topStart[s + 1]]`.
+    private var topStart: [Int32] = [0]
+    private var topFrames: [Int32] = []
+    private var stateIndex: [[Int32]: Int32] = [:]
+    private let hot: UnsafeMutablePointer<Hot>
+    private(set) var initial: Int32 = 0
+    /// Scratch for computing one transition: the tops reached and whether the grammar may end.
+    private var scratch: [Int32] = []
+    private var scratchEnds = false
+
+    /// What the hot paths read: per state flags and row, and the rows.
+    private struct Hot {
+        var flags: UnsafeMutablePointer<UInt8>
+        var row: UnsafeMutablePointer<Int32>
+        var capacity: Int
+        var count: Int
+        var rows: UnsafeMutablePointer<Int32>
+        var rowsCapacity: Int
+        var rowCount: Int
+    }
+    private static let canEndFlag: UInt8 = 1, hasStacksFlag: UInt8 = 2, hasTokenTopsFlag: UInt8 = 4
+    private static let unknown: Int32 = -2
+    /// At most this many rows of transitions (1 KiB each) are kept.
+    private static let rowLimit = 4096
+
+    init(_ grammar: Grammar) {
+        self.grammar = grammar
+        let capacity = 256
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: Hot(flags: .allocate(capacity: capacity), row: .allocate(capacity: capacity), capacity: capacity, count: 0,
+                               rows: .allocate(capacity: 256), rowsCapacity: 256, rowCount: 0))
+        let rule = Int(grammar.startRule)
+        for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
+            expand(grammar.alternativeStarts[k], parent: -1)
+        }
+        initial = internScratch()
+    }
+
+    deinit {
+        hot.pointee.flags.deallocate()
+        hot.pointee.row.deallocate()
+        hot.pointee.rows.deallocate()
+        hot.deallocate()
+    }
+
+    func canEnd(_ s: Int32) -> Bool { hot.pointee.flags[Int(s)] & Self.canEndFlag != 0 }
+    func hasStacks(_ s: Int32) -> Bool { hot.pointee.flags[Int(s)] & Self.hasStacksFlag != 0 }
+
+    /// The state after reading `byte` in state `s`, or -1 if the grammar rejects it.
+    @inline(__always) func next(_ s: Int32, _ byte: UInt8) -> Int32 {
+        let r = hot.pointee.row[Int(s)]
+        if r >= 0 {
+            let next = hot.pointee.rows[Int(r) &<< 8 | Int(byte)]
+            if next != Self.unknown { return next }
+        }
+        return transition(s, byte)
+    }
+
+    /// The state after token `id` where a token element expects it, or -1.
+    func after(token id: Int32, from s: Int32) -> Int32 {
+        for k in Int(topStart[Int(s)])..<Int(topStart[Int(s) + 1]) {
+            let f = Int(topFrames[k])
+            let e = grammar.elements[Int(framePosition[f])]
+            if e.kind == .token && e.token == id { expand(framePosition[f] + 1, parent: frameParent[f]) }
+        }
+        return internScratch()
+    }
+
+    func expects(token id: Int32, in s: Int32) -> Bool {
+        guard hot.pointee.flags[Int(s)] & Self.hasTokenTopsFlag != 0 else { return false }
+        for k in Int(topStart[Int(s)])..<Int(topStart[Int(s) + 1]) {
+            let e = grammar.elements[Int(framePosition[Int(topFrames[k])])]
+            if e.kind == .token && e.token == id { return true }
+        }
+        return false
+    }
+
+    func allowedTokens(from s: Int32, in trie: TokenTrie, into mask: UnsafeMutableBufferPointer<UInt64>) {
+        if hasStacks(s) { walk(from: 0, state: s, trie: trie, mask: mask) }
+        if hot.pointee.flags[Int(s)] & Self.hasTokenTopsFlag != 0 {
+            for k in Int(topStart[Int(s)])..<Int(topStart[Int(s) + 1]) {
+                let e = grammar.elements[Int(framePosition[Int(topFrames[k])])]
                 if e.kind == .token && e.token >= 0 && Int(e.token) < trie.vocabularySize {
                     mask[Int(e.token) >> 6] |= 1 << UInt64(e.token & 63)
                 }
             }
         }
-        if canEnd {
+        if canEnd(s) {
             for t in trie.endOfGenerationTokens { mask[Int(t) >> 6] |= 1 << UInt64(t & 63) }
         }
     }
 
-    /// Depth-first walk of the trie below node `t`, with `stacks` the tops after reading its bytes.
-    private mutating func walk(from t: Int, stacks: Range<Int>, trie: TokenTrie, mask: UnsafeMutableBufferPointer<UInt64>) {
-        var firstBytes = SIMD4<UInt64>(repeating: 0)
-        for i in stacks {
-            let set = Int(grammar.elements[Int(tops[i].position)].index) &* 4
-            firstBytes |= SIMD4(grammar.byteSetWords[set], grammar.byteSetWords[set + 1],
-                                grammar.byteSetWords[set + 2], grammar.byteSetWords[set + 3])
-        }
+    /// Depth-first walk of the trie below node `t`, in the state its bytes lead to.
+    private func walk(from t: Int, state s: Int32, trie: TokenTrie, mask: UnsafeMutableBufferPointer<UInt64>) {
         var child = t + 1
         let end = Int(trie.subtreeEnd[t])
         while child < end {
-            let b = trie.nodeByte[child]
             let subtree = Int(trie.subtreeEnd[child])
-            if firstBytes[Int(b >> 6)] >> UInt64(b & 63) & 1 != 0 {
-                let savedNodes = nodes.count, savedTops = tops.count
-                let ends = advance(stacks, over: b)
-                let next = savedTops..<tops.count
-                if !next.isEmpty || ends {
-                    for k in Int(trie.tokenStart[child])..<Int(trie.tokenStart[child + 1]) {
-                        let token = Int(trie.tokenIDs[k])
-                        mask[token >> 6] |= 1 << UInt64(token & 63)
-                    }
-                    if !next.isEmpty && subtree > child + 1 { walk(from: child, stacks: next, trie: trie, mask: mask) }
+            let n = next(s, trie.nodeByte[child])
+            if n >= 0 {
+                for k in Int(trie.tokenStart[child])..<Int(trie.tokenStart[child + 1]) {
+                    let token = Int(trie.tokenIDs[k])
+                    mask[token >> 6] |= 1 << UInt64(token & 63)
                 }
-                nodes.removeLast(nodes.count - savedNodes)
-                tops.removeLast(tops.count - savedTops)
+                if subtree > child + 1 && hot.pointee.flags[Int(n)] & Self.hasStacksFlag != 0 {
+                    walk(from: child, state: n, trie: trie, mask: mask)
+                }
             }
             child = subtree
         }
+    }
+
+    // MARK: - Filling the tables
+
+    /// Computes and remembers the state after `byte` in state `s`.
+    @inline(never) private func transition(_ s: Int32, _ byte: UInt8) -> Int32 {
+        for k in Int(topStart[Int(s)])..<Int(topStart[Int(s) + 1]) {
+            let f = Int(topFrames[k])
+            let position = framePosition[f]
+            if grammar.byteSet(grammar.elements[Int(position)].index, contains: byte) { expand(position + 1, parent: frameParent[f]) }
+        }
+        let next = internScratch()
+        var r = hot.pointee.row[Int(s)]
+        if r < 0 {
+            r = newRow()
+            hot.pointee.row[Int(s)] = r
+        }
+        hot.pointee.rows[Int(r) &<< 8 | Int(byte)] = next
+        return next
+    }
+
+    /// Expands position `position` over frame `parent` until every resulting stack is topped by a byte set
+    /// or a token element, and adds those tops to the scratch. Reaching the end of the start rule sets
+    /// `scratchEnds`.
+    private func expand(_ position: Int32, parent: Int32) {
+        let e = grammar.elements[Int(position)]
+        switch e.kind {
+        case .end:
+            if parent < 0 {
+                scratchEnds = true
+            } else {
+                expand(framePosition[Int(parent)], parent: frameParent[Int(parent)])
+            }
+        case .bytes, .token:
+            scratch.append(frame(position, parent))
+        case .rule:
+            // Where to return after the rule; a rule called last in an alternative returns straight
+            // to the caller's caller, so right recursion does not deepen the stack.
+            let next = grammar.elements[Int(position) + 1].kind == .end ? parent : frame(position + 1, parent)
+            let rule = Int(e.index)
+            for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
+                expand(grammar.alternativeStarts[k], parent: next)
+            }
+        }
+    }
+
+    private func frame(_ position: Int32, _ parent: Int32) -> Int32 {
+        let key = Int64(position) << 32 | Int64(UInt32(bitPattern: parent))
+        if let f = frameIndex[key] { return f }
+        let f = Int32(framePosition.count)
+        framePosition.append(position)
+        frameParent.append(parent)
+        frameIndex[key] = f
+        return f
+    }
+
+    /// The state the scratch holds (-1 if it holds nothing), interned; empties the scratch.
+    private func internScratch() -> Int32 {
+        defer {
+            scratch.removeAll(keepingCapacity: true)
+            scratchEnds = false
+        }
+        if scratch.isEmpty && !scratchEnds { return -1 }
+        scratch.sort()
+        var unique = 0
+        for i in scratch.indices where i == 0 || scratch[i] != scratch[i - 1] {
+            scratch[unique] = scratch[i]
+            unique += 1
+        }
+        scratch.removeLast(scratch.count - unique)
+        scratch.append(scratchEnds ? 1 : 0)
+        if let s = stateIndex[scratch] { return s }
+        var h = hot.pointee
+        if h.count == h.capacity {
+            let capacity = h.capacity * 2
+            let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity), row = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+            flags.update(from: h.flags, count: h.count)
+            row.update(from: h.row, count: h.count)
+            h.flags.deallocate()
+            h.row.deallocate()
+            (h.flags, h.row, h.capacity) = (flags, row, capacity)
+        }
+        let s = Int32(h.count)
+        var flags: UInt8 = scratchEnds ? Self.canEndFlag : 0
+        if unique > 0 { flags |= Self.hasStacksFlag }
+        for f in scratch[..<unique] where grammar.elements[Int(framePosition[Int(f)])].kind == .token { flags |= Self.hasTokenTopsFlag }
+        h.flags[Int(s)] = flags
+        h.row[Int(s)] = -1
+        h.count += 1
+        hot.pointee = h
+        topFrames += scratch[..<unique]
+        topStart.append(Int32(topFrames.count))
+        stateIndex[scratch] = s
+        return s
+    }
+
+    /// A row of unknown transitions; when all rows are taken, every state's row is forgotten first.
+    private func newRow() -> Int32 {
+        var h = hot.pointee
+        if h.rowCount == Self.rowLimit {
+            for s in 0..<h.count { h.row[s] = -1 }
+            h.rowCount = 0
+        }
+        if (h.rowCount + 1) * 256 > h.rowsCapacity {
+            let capacity = min(Self.rowLimit, max(16, h.rowCount * 2)) * 256
+            let rows = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+            rows.update(from: h.rows, count: h.rowCount * 256)
+            h.rows.deallocate()
+            h.rows = rows
+            h.rowsCapacity = capacity
+        }
+        let r = h.rowCount
+        (h.rows + r * 256).initialize(repeating: Self.unknown, count: 256)
+        h.rowCount += 1
+        hot.pointee = h
+        return Int32(r)
     }
 }
