@@ -239,6 +239,45 @@ import Testing
               + "\(constrained.map { String($0.1.calls.count) }.joined(separator: "/")) per run, all valid; free: \(freeValid) valid, \(freeCalls) parsed, \(freeMalformed) malformed")
     }
 
+    /// What each format's renderer writes for two calls (the form the model learnt) is what its call grammar
+    /// accepts: Mistral v3/v7 (a JSON list with ids), v11 (`name[CALL_ID]id[ARGS]{…}`), v13 (`name[ARGS]{…}`),
+    /// fed token by token after `[TOOL_CALLS]` on the Tekken vocabulary, and ChatML's `<tool_call>…</tool_call>`.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: magistralPath) && FileManager.default.fileExists(atPath: modelPath)))
+    func callGrammarsAcceptCallsAsTheRenderersWriteThem() throws {
+        let calls = [ToolCall(id: "a1B2c3D4e", name: "get_weather", arguments: #"{"city": "Paris", "unit": "celsius"}"#),
+                     ToolCall(id: "Z9y8X7w6v", name: "add", arguments: #"{"a": 17, "b": -25}"#)]
+        let conversation = Conversation(messages: [.user("Weather in Paris, and 17 - 25?"), .assistant("", toolCalls: calls)], tools: Self.tools)
+        for format in [ChatFormat.mistralV3, .mistralV7, .mistralV11, .mistralV13] {
+            let local = try LocalModel(path: Self.magistralPath, chatFormat: format)
+            let tokenizer = local.tokenizer
+            let tokens = try local.promptTokens(for: conversation)
+            let grammar = try #require(try ToolCallGrammar(format: format, tools: Self.tools, tokenizer: tokenizer), "\(format)")
+            let trigger = try #require(tokenizer.tokenID(for: "[TOOL_CALLS]"))
+            let start = try #require(tokens.firstIndex(of: trigger))
+            let end = try #require(tokens[start...].firstIndex { tokenizer.isEndOfGeneration($0) })
+            for (required, from) in [(false, start + 1), (true, start)] {
+                var m = GrammarMatcher(grammar: try grammar.grammar(requiringCall: required))
+                for t in tokens[from..<end] {
+                    let accepted = tokenizer.isControl(t) ? m.accept(token: t) : m.accept(tokenizer.tokenBytes(t))
+                    #expect(accepted, "\(format): \(tokenizer.decode(Array(tokens[from..<end])).debugDescription) stops at \(tokenizer.decode([t]).debugDescription)")
+                    if !accepted { break }
+                }
+                #expect(m.canEnd, "\(format), required \(required)")
+            }
+        }
+        let local = try LocalModel(path: Self.modelPath)
+        // The assistant's turn (the system prompt shows the form too).
+        let text = local.tokenizer.decode(try local.promptTokens(for: conversation)).components(separatedBy: "<|im_start|>assistant").dropFirst().first ?? ""
+        let grammar = try #require(try ToolCallGrammar(format: .chatML, tools: Self.tools, tokenizer: local.tokenizer))
+        let written = text.components(separatedBy: "<tool_call>").dropFirst().map { $0.components(separatedBy: "</tool_call>")[0] + "</tool_call>" }
+        #expect(written.count == 2)
+        for call in written {
+            var m = GrammarMatcher(grammar: try grammar.grammar())
+            #expect(m.accept(Array(call.utf8)) && m.isComplete, "\(call.debugDescription)")
+            #expect(GrammarMatcher(grammar: try grammar.grammar(requiringCall: true)).matches("<tool_call>" + call), "\(call.debugDescription)")
+        }
+    }
+
     static var magistralPath: String {
         (ProcessInfo.processInfo.environment["MAGI_FIXTURES"] ?? repository + "/.build/fixtures") + "/magistral-shaped.gguf"
     }

@@ -10,7 +10,8 @@ import MagiTokenizer
 /// - Mistral v11 and v13: after the `[TOOL_CALLS]` token, `N[CALL_ID]id[ARGS]A` (v11) or `N[ARGS]A` (v13),
 ///   then further calls, each after another `[TOOL_CALLS]`, then the end of the reply. `[TOOL_CALLS]`,
 ///   `[CALL_ID]` and `[ARGS]` are control tokens, matched by id (`<[id]>`), never by their text.
-/// - Mistral v3 and v7: after the `[TOOL_CALLS]` token, a JSON array of `{"name": N, "arguments": A}`.
+/// - Mistral v3 and v7: after the `[TOOL_CALLS]` token, a JSON array of `{"name": N, "arguments": A}`, each
+///   with an optional `"id"` of 9 letters or digits (as ``MistralRenderer`` writes them).
 struct ToolCallGrammar {
     /// What switches the lazy constraint on.
     let trigger: GrammarTrigger
@@ -36,7 +37,7 @@ struct ToolCallGrammar {
             requiredCallGBNF = "root ::= \"<tool_call>\\n\" tool-call \"\\n</tool_call>\"\n" + rules
         case .mistralV3, .mistralV7:
             guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]") else { return nil }
-            let array = JSONValue.object([(key: "type", value: .string("array")), (key: "items", value: Self.callObjects(tools)),
+            let array = JSONValue.object([(key: "type", value: .string("array")), (key: "items", value: Self.callObjects(tools, withID: true)),
                                           (key: "minItems", value: .number("1"))])
             let rules = try Self.rules(of: array, root: "tool-calls")
             trigger = GrammarTrigger(tokens: [calls])
@@ -72,14 +73,16 @@ struct ToolCallGrammar {
     /// The lazy grammar (after the trigger), or the grammar of a reply that must be calls.
     func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
 
-    /// `{"name": N, "arguments": A}` for any offered tool N, A matching its schema.
-    private static func callObjects(_ tools: [ToolDefinition]) -> JSONValue {
+    /// `{"name": N, "arguments": A}` for any offered tool N, A matching its schema (and an optional call id).
+    private static func callObjects(_ tools: [ToolDefinition], withID: Bool = false) -> JSONValue {
+        let id = JSONValue.object([(key: "type", value: .string("string")), (key: "pattern", value: .string("^[a-zA-Z0-9]{9}$"))])
         let forms = tools.map { tool in
             JSONValue.object([
                 (key: "type", value: .string("object")),
                 (key: "properties", value: .object([(key: "name", value: .object([(key: "const", value: .string(tool.name))])),
-                                                    (key: "arguments", value: tool.parameters)])),
+                                                    (key: "arguments", value: tool.parameters)] + (withID ? [(key: "id", value: id)] : []))),
                 (key: "required", value: .array([.string("name"), .string("arguments")])),
+                (key: "additionalProperties", value: .bool(false)),
             ])
         }
         return .object([(key: "anyOf", value: .array(forms))])
