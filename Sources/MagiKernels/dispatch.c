@@ -185,3 +185,9 @@ void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y) {
 void magi_softmax_f32(int64_t n, float *x) { magi_table()->softmax(n, x); }
 
 void magi_swiglu_f32(int64_t n, float *gate, const float *up) { magi_table()->swiglu(n, gate, up); }
+
+void magi_weighted_sum(int type, const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w,
+                       float *out) {
+    const magi_kernel_table *t = magi_table();
+    (type == MAGI_TYPE_F16 ? t->weighted_sum_f16 : t->weighted_sum_f32)(rows, row_bytes, n, width, w, out);
+}

@@ -218,7 +218,7 @@ void magi_gemm_quantize_scalar(const float *x, int64_t k, int group, uint8_t *ds
 }
 
 void magi_gemm_panel_scalar(const uint8_t *panel, int64_t k, int group, int has_min, const uint8_t *act,
-                            size_t act_stride, int64_t n, float *y, int64_t ldy, int rows) {
+                            size_t act_stride, int64_t n, float *y, int64_t ldy, int rows, int accumulate) {
     const int64_t ng = k / group;
     const size_t gb = MAGI_GEMM_GROUP_BYTES(group);
     for (int64_t j = 0; j < n; ++j) {
@@ -235,7 +235,7 @@ void magi_gemm_panel_scalar(const uint8_t *panel, int64_t k, int group, int has_
                 acc += ((const float *)(p + 64))[r] * da[g] * (float)sum;
                 if (has_min) acc += ((const float *)(p + 128))[r] * sa[g];
             }
-            y[j * ldy + r] = acc;
+            y[j * ldy + r] = accumulate ? y[j * ldy + r] + acc : acc;
         }
     }
 }
@@ -251,7 +251,7 @@ void magi_gemm_quantize(int weight_type, const float *x, int64_t ldx, int64_t k,
 }
 
 void magi_gemm(int weight_type, const void *weights, size_t row_bytes, int64_t k, const void *act, int64_t n,
-               float *y, int64_t ldy, int64_t row_begin, int64_t row_end, void *scratch) {
+               float *y, int64_t ldy, int64_t row_begin, int64_t row_end, void *scratch, int accumulate) {
     const int G = magi_gemm_group(weight_type);
     if (!G || row_end <= row_begin) return;
     const magi_kernel_table *t = magi_active_table();
@@ -262,7 +262,7 @@ void magi_gemm(int weight_type, const void *weights, size_t row_bytes, int64_t k
         uint8_t *panel = scratch;
         pack_panel(weight_type, (const uint8_t *)weights + (size_t)r * row_bytes, row_bytes, k, rows, panel,
                    panel + (size_t)(k / G) * MAGI_GEMM_GROUP_BYTES(G));
-        t->gemm_panel(panel, k, G, has_min, act, stride, n, y + r, ldy, rows);
+        t->gemm_panel(panel, k, G, has_min, act, stride, n, y + r, ldy, rows, accumulate);
     }
 }
 

@@ -9,7 +9,8 @@
 
 /// C activation rows (C ≤ 8) against one panel; G and HM (has min) are compile-time constants.
 MAGI_INLINE MAGI_VNNI_T void panel_cols(const int C, const int G, const int HM, const uint8_t *panel, int64_t ng,
-                                        const uint8_t *act, size_t stride, float *y, int64_t ldy, __mmask16 mask) {
+                                        const uint8_t *act, size_t stride, float *y, int64_t ldy, __mmask16 mask,
+                                        int accumulate) {
     const size_t gb = MAGI_GEMM_GROUP_BYTES(G);
     __m512 acc[8];
     const float *da[8];
@@ -40,25 +41,29 @@ MAGI_INLINE MAGI_VNNI_T void panel_cols(const int C, const int G, const int HM, 
             for (int c = 0; c < C; ++c) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(da[c][ng + g]), acc[c]);
         }
     }
-    for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + (int64_t)c * ldy, mask, acc[c]);
+    for (int c = 0; c < C; ++c) {
+        float *yc = y + (int64_t)c * ldy;
+        if (accumulate) acc[c] = _mm512_add_ps(acc[c], _mm512_maskz_loadu_ps(mask, yc));
+        _mm512_mask_storeu_ps(yc, mask, acc[c]);
+    }
 }
 
 #define PANEL_FN(NAME, G, HM)                                                                        \
     static MAGI_VNNI_T void NAME(const uint8_t *panel, int64_t ng, const uint8_t *act, size_t stride, \
-                                 int64_t n, float *y, int64_t ldy, __mmask16 mask) {                 \
+                                 int64_t n, float *y, int64_t ldy, __mmask16 mask, int acc) {        \
         int64_t j = 0;                                                                               \
         for (; j + 8 <= n; j += 8)                                                                   \
-            panel_cols(8, G, HM, panel, ng, act + (size_t)j * stride, stride, y + j * ldy, ldy, mask); \
+            panel_cols(8, G, HM, panel, ng, act + (size_t)j * stride, stride, y + j * ldy, ldy, mask, acc); \
         const uint8_t *a = act + (size_t)j * stride;                                                 \
         float *yj = y + j * ldy;                                                                     \
         switch (n - j) {                                                                             \
-        case 1: panel_cols(1, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 2: panel_cols(2, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 3: panel_cols(3, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 4: panel_cols(4, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 5: panel_cols(5, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 6: panel_cols(6, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
-        case 7: panel_cols(7, G, HM, panel, ng, a, stride, yj, ldy, mask); break;                    \
+        case 1: panel_cols(1, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 2: panel_cols(2, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 3: panel_cols(3, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 4: panel_cols(4, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 5: panel_cols(5, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 6: panel_cols(6, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
+        case 7: panel_cols(7, G, HM, panel, ng, a, stride, yj, ldy, mask, acc); break;                    \
         default: break;                                                                              \
         }                                                                                            \
     }
@@ -69,11 +74,11 @@ PANEL_FN(panel_g16_min, 16, 1)
 
 static MAGI_VNNI_T void gemm_panel_avx512vnni(const uint8_t *panel, int64_t k, int group, int has_min,
                                               const uint8_t *act, size_t act_stride, int64_t n, float *y,
-                                              int64_t ldy, int rows) {
+                                              int64_t ldy, int rows, int accumulate) {
     const __mmask16 mask = (__mmask16)((1u << rows) - 1);
     const int64_t ng = k / group;
-    if (group == 32) (has_min ? panel_g32_min : panel_g32)(panel, ng, act, act_stride, n, y, ldy, mask);
-    else (has_min ? panel_g16_min : panel_g16)(panel, ng, act, act_stride, n, y, ldy, mask);
+    if (group == 32) (has_min ? panel_g32_min : panel_g32)(panel, ng, act, act_stride, n, y, ldy, mask, accumulate);
+    else (has_min ? panel_g16_min : panel_g16)(panel, ng, act, act_stride, n, y, ldy, mask, accumulate);
 }
 
 /// The scalar quantizer's arithmetic (nearest-even rounding of x / d), 16 values at a time.

@@ -413,6 +413,32 @@ static MAGI_AVX2 void swiglu_avx2(int64_t n, float *gate, const float *up) {
     for (; i < n; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+/// out = Σ_t w[t] · row_t over n rows (float or half), 64 columns at a time in registers.
+#define WEIGHTED_SUM(NAME, T, LOAD8, CONV1)                                                      \
+    static MAGI_AVX2 void NAME(const void *rows, size_t rb, int64_t n, int64_t width, const float *w, \
+                               float *out) {                                                    \
+        int64_t c0 = 0;                                                                         \
+        for (; c0 + 64 <= width; c0 += 64) {                                                    \
+            __m256 acc[8];                                                                      \
+            for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();                           \
+            for (int64_t t = 0; t < n; ++t) {                                                   \
+                const T *row = (const T *)((const uint8_t *)rows + (size_t)t * rb) + c0;        \
+                const __m256 wt = _mm256_set1_ps(w[t]);                                         \
+                for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(wt, LOAD8(row + 8 * j), acc[j]); \
+            }                                                                                   \
+            for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);             \
+        }                                                                                       \
+        for (; c0 < width; ++c0) {                                                              \
+            float s = 0;                                                                        \
+            for (int64_t t = 0; t < n; ++t)                                                     \
+                s = fmaf(w[t], CONV1(((const T *)((const uint8_t *)rows + (size_t)t * rb))[c0]), s); \
+            out[c0] = s;                                                                        \
+        }                                                                                       \
+    }
+static inline float identity_f32(float x) { return x; }
+WEIGHTED_SUM(weighted_sum_f16_avx2, magi_half, load8_f16, magi_fp16_to_fp32_ref)
+WEIGHTED_SUM(weighted_sum_f32_avx2, float, _mm256_loadu_ps, identity_f32)
+
 void magi_init_avx2_table(magi_kernel_table *t) {
     t->name = "avx2";
     t->rows[MAGI_TYPE_F32] = rows_dot_f32_avx2;
@@ -432,6 +458,8 @@ void magi_init_avx2_table(magi_kernel_table *t) {
     t->f32_to_f16 = f32_to_f16_avx2;
     t->dequant_f16 = dequant_f16_avx2;
     t->softmax = softmax_avx2;
+    t->weighted_sum_f16 = weighted_sum_f16_avx2;
+    t->weighted_sum_f32 = weighted_sum_f32_avx2;
     t->swiglu = swiglu_avx2;
 }
 

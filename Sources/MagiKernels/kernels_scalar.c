@@ -522,6 +522,16 @@ static void scalar_swiglu(int64_t n, float *gate, const float *up) {
     for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+static void scalar_weighted_sum_f16(const void *rows, size_t rb, int64_t n, int64_t width, const float *w, float *out) {
+    for (int64_t c = 0; c < width; ++c) out[c] = 0;
+    for (int64_t t = 0; t < n; ++t) scalar_axpy_f16(width, w[t], (const magi_half *)((const uint8_t *)rows + (size_t)t * rb), out);
+}
+
+static void scalar_weighted_sum_f32(const void *rows, size_t rb, int64_t n, int64_t width, const float *w, float *out) {
+    for (int64_t c = 0; c < width; ++c) out[c] = 0;
+    for (int64_t t = 0; t < n; ++t) scalar_axpy_f32(width, w[t], (const float *)((const uint8_t *)rows + (size_t)t * rb), out);
+}
+
 void magi_init_scalar_table(magi_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->name = "scalar";
@@ -530,6 +540,8 @@ void magi_init_scalar_table(magi_kernel_table *t) {
     t->axpy_f16 = scalar_axpy_f16;
     t->f32_to_f16 = scalar_f32_to_f16;
     t->softmax = scalar_softmax;
+    t->weighted_sum_f16 = scalar_weighted_sum_f16;
+    t->weighted_sum_f32 = scalar_weighted_sum_f32;
     t->swiglu = scalar_swiglu;
     t->gemm_panel = magi_gemm_panel_scalar;
     t->gemm_quantize = magi_gemm_quantize_scalar;

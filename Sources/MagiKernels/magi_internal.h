@@ -217,9 +217,10 @@ typedef void (*magi_rows_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
 #define MAGI_GEMM_ROWS 16
 #define MAGI_GEMM_GROUP_BYTES(G) (192 + 16 * (size_t)(G))
 
-/// y[j * ldy + r] for r < rows, j < n: one packed panel times `n` quantized activation rows.
+/// y[j * ldy + r] (+)= for r < rows, j < n: one packed panel times `n` quantized activation rows,
+/// added to y when `accumulate` is set.
 typedef void (*magi_gemm_panel_fn)(const uint8_t *panel, int64_t k, int group, int has_min, const uint8_t *act,
-                                   size_t act_stride, int64_t n, float *y, int64_t ldy, int rows);
+                                   size_t act_stride, int64_t n, float *y, int64_t ldy, int rows, int accumulate);
 /// One activation row in the gemm format: float d[k/G], float s[k/G] (d·Σq), uint8 q + 128.
 typedef void (*magi_gemm_quantize_fn)(const float *x, int64_t k, int group, uint8_t *dst);
 
@@ -233,6 +234,8 @@ typedef struct {
     void (*dequant_f16)(const magi_half *src, float *dst, int64_t n); // NULL = scalar
     void (*softmax)(int64_t n, float *x);
     void (*swiglu)(int64_t n, float *gate, const float *up);
+    void (*weighted_sum_f16)(const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w, float *out);
+    void (*weighted_sum_f32)(const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w, float *out);
     magi_gemm_panel_fn gemm_panel;
     magi_gemm_quantize_fn gemm_quantize;
     int gemm_fast; // gemm_panel beats dequantize + float GEMM
@@ -242,7 +245,7 @@ typedef struct {
 const magi_kernel_table *magi_active_table(void);
 size_t magi_gemm_act_row_bytes(int group, int64_t k);
 void magi_gemm_panel_scalar(const uint8_t *panel, int64_t k, int group, int has_min, const uint8_t *act,
-                            size_t act_stride, int64_t n, float *y, int64_t ldy, int rows);
+                            size_t act_stride, int64_t n, float *y, int64_t ldy, int rows, int accumulate);
 void magi_gemm_quantize_scalar(const float *x, int64_t k, int group, uint8_t *dst);
 
 void magi_init_scalar_table(magi_kernel_table *t);

@@ -1,5 +1,6 @@
 import Foundation
 import MagiEngine
+import MagiKernels
 import Testing
 
 /// The engine measured against the exact model (a float64 forward pass over the weights the gguf
@@ -74,7 +75,7 @@ import Testing
         }
     }
 
-    /// Decode (8-bit activations, integer kernels) and batched prefill (float sgemm) agree closely
+    /// Decode (integer matrix-vector kernels) and batched prefill (integer gemm) agree closely
     /// position by position; near-tied top tokens may flip, as they do between llama.cpp builds.
     @Test(.enabled(if: TestEnvironment.hasModel)) func decodeAgreesWithPrefill() throws {
         let s = try session(threads: 2, context: 128)
@@ -89,11 +90,32 @@ import Testing
             worst = max(worst, klDivergence(row, logits))
             if row.indices.max(by: { row[$0] < row[$1] }) == logits.indices.max(by: { logits[$0] < logits[$1] }) { sameTop += 1 }
         }
-        #expect(worst < 0.02, "worst KLD between decode and prefill \(worst)")
+        // Two 8-bit activation schemes, each within llama.cpp's distance of the exact model (whose
+        // worst position there is ~0.025), so their worst disagreement can be of that size.
+        #expect(worst < 0.04, "worst KLD between decode and prefill \(worst)")
         #expect(sameTop >= prompt.count - 3, "same top token at \(sameTop) of \(prompt.count) positions")
     }
 
-    /// The half-precision cache (the default) stays as close to the exact model as the float one.
+    /// Prefill on every instruction set this CPU runs (the integer gemm where it is fast, else
+    /// dequantized weights and sgemm) agrees with the dispatcher's choice.
+    @Test(.enabled(if: TestEnvironment.hasModel)) func prefillAgreesAcrossInstructionSets() throws {
+        let model = try LlamaModel(path: TestEnvironment.modelPath)
+        let prompt: [Int32] = [504, 3458, 282, 4649, 314, 1345, 30, 378, 3458, 282, 4649, 314, 253, 1345, 282]
+        let reference = try InferenceSession(model: model, contextSize: 64, threads: 2).evaluateAll(prompt)
+        let v = model.configuration.vocabularySize
+        for isa in ["scalar", "avx2", "avx512", "neon"] where magi_force_isa(isa) == 1 {
+            defer { magi_force_isa(nil) }
+            let logits = try InferenceSession(model: model, contextSize: 64, threads: 2).evaluateAll(prompt)
+            var worst = 0.0
+            for i in prompt.indices {
+                worst = max(worst, klDivergence(Array(reference[i * v..<(i + 1) * v]), Array(logits[i * v..<(i + 1) * v])))
+            }
+            #expect(worst < 0.02, "\(isa): worst KLD against \(String(cString: magi_kernel_isa())) \(worst)")
+        }
+    }
+
+    /// The half-precision cache (the default) stays as close to the exact model as the float one:
+    /// both within llama.cpp's distance (batches multiply 8-bit activations, as llama.cpp does).
     @Test(.enabled(if: TestEnvironment.hasModel && TestEnvironment.hasFixture(exactFixture)))
     func bothCacheTypesMatchTheExactModel() throws {
         let base = try LogitsFileReader(path: TestEnvironment.fixtures + "/" + Self.exactFixture)
@@ -103,7 +125,7 @@ import Testing
             #expect(s.cacheBytes == 30 * 3 * 512 * (64 + 64) * (type == .f16 ? 2 : 4))
             #expect(model.configuration.kvCacheBytesPerToken(type) == 30 * 3 * (64 + 64) * (type == .f16 ? 2 : 4))
             let d = try #require(try PerplexityEvaluator(session: s, bos: nil).run(tokens: [], contextSize: 512, maxChunks: 1, base: base).divergence)
-            #expect(d.meanKLD < 1e-4 && d.sameTopRate > 0.98, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
+            #expect(d.meanKLD < 0.005 && d.sameTopRate > 0.95, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
         }
     }
 

@@ -10,16 +10,18 @@ func gemmQuantize(_ type: Int32, _ x: [Float], k: Int, n: Int) -> [UInt8] {
     return out
 }
 
-/// magi_gemm over weight rows `rows` into an n × ldy matrix initialised to NaN.
-func gemm(_ f: KernelFixture, act: [UInt8], n: Int, rows: Range<Int>, ldy: Int) -> [Float] {
-    var y = [Float](repeating: .nan, count: n * ldy)
+/// magi_gemm over weight rows `rows` into an n × ldy matrix `y` (initially NaN), adding to it
+/// when `accumulate`.
+func gemm(_ f: KernelFixture, act: [UInt8], n: Int, rows: Range<Int>, ldy: Int,
+          into initial: [Float]? = nil, accumulate: Bool = false) -> [Float] {
+    var y = initial ?? [Float](repeating: .nan, count: n * ldy)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: magi_gemm_scratch_bytes(f.type, Int64(f.cols)), alignment: 64)
     defer { scratch.deallocate() }
     f.raw.withUnsafeBytes { w in
         act.withUnsafeBytes { a in
             y.withUnsafeMutableBufferPointer { o in
                 magi_gemm(f.type, w.baseAddress, f.rowBytes, Int64(f.cols), a.baseAddress, Int64(n), o.baseAddress,
-                          Int64(ldy), Int64(rows.lowerBound), Int64(rows.upperBound), scratch)
+                          Int64(ldy), Int64(rows.lowerBound), Int64(rows.upperBound), scratch, accumulate ? 1 : 0)
             }
         }
     }
@@ -121,6 +123,16 @@ struct GemmTests {
                         #expect(abs(got - Double(scalar[j * ldy + r])) <= 2 * rounding[j][r], "\(isa) \(f.name) vs scalar")
                     }
                     for r in f.rows..<ldy { #expect(y[j * ldy + r].isNaN, "\(isa) \(f.name) wrote past the rows") }
+                }
+                // accumulating adds to what is there
+                var base = [Float](repeating: .nan, count: n * ldy)
+                for j in 0..<n { for r in 0..<f.rows { base[j * ldy + r] = Float(j + r) * 0.25 } }
+                let sum = withISA(isa) { gemm(f, act: act, n: n, rows: 0..<f.rows, ldy: ldy, into: base, accumulate: true) }
+                for j in 0..<n {
+                    for r in 0..<f.rows {
+                        #expect(sum[j * ldy + r] == base[j * ldy + r] + y[j * ldy + r], "\(isa) \(f.name) accumulate")
+                    }
+                    for r in f.rows..<ldy { #expect(sum[j * ldy + r].isNaN) }
                 }
                 // a row range starting inside the matrix writes exactly those rows, with the same values
                 let part = withISA(isa) { gemm(f, act: act, n: n, rows: 3..<10, ldy: ldy) }

@@ -315,6 +315,59 @@ struct MagiKernelsTests {
         } }
     }
 
+    /// Softmax and SwiGLU (SIMD exp) against float64 on every path, including tails and extremes.
+    @Test func activationKernels() {
+        for isa in availableISAs { withISA(isa) {
+            var g = SplitMix64(state: 11)
+            for n in [1, 7, 8, 9, 31, 64, 100, 513] {
+                let x = (0..<n).map { i in i == 3 ? Float(-200) : Float(Int64(bitPattern: g.next()) >> 40) * 0x1p-19 }
+                var sm = x
+                magi_softmax_f32(Int64(n), &sm)
+                let m = Double(x.max()!), z = x.reduce(0.0) { $0 + exp(Double($1) - m) }
+                for i in 0..<n {
+                    let ref = exp(Double(x[i]) - m) / z
+                    // exp to a few ulp, the sum of n terms to n ulp (sequential in the scalar path)
+                    if abs(Double(sm[i]) - ref) > (8 + Double(n)) * u32 * ref + 1e-37 { Issue.record("\(isa) softmax n=\(n) i=\(i): \(sm[i]) vs \(ref)"); break }
+                }
+                let up = (0..<n).map { _ in Float(Int64(bitPattern: g.next()) >> 40) * 0x1p-22 }
+                var gate = x.map { $0 * 4 }
+                magi_swiglu_f32(Int64(n), &gate, up)
+                for i in 0..<n {
+                    let v = Double(x[i] * 4), ref = v / (1 + exp(-v)) * Double(up[i])
+                    if abs(Double(gate[i]) - ref) > 4e-7 * abs(ref) + 1e-30 { Issue.record("\(isa) swiglu n=\(n) i=\(i): \(gate[i]) vs \(ref)"); break }
+                }
+            }
+        } }
+    }
+
+    /// Attention's weighted sum of value rows (half and float), every width tail, every path.
+    @Test func weightedSum() {
+        for isa in availableISAs { withISA(isa) {
+            var g = SplitMix64(state: 13)
+            for (n, width) in [(1, 64), (5, 64), (37, 128), (3, 70), (9, 7)] {
+                let values = (0..<(n * width)).map { _ in Float(Int64(bitPattern: g.next()) >> 40) * 0x1p-20 }
+                let w = (0..<n).map { _ in Float(g.next() >> 40) * 0x1p-24 }
+                let half = values.map { Float16($0).bitPattern }
+                for type in [T.f32, T.f16] {
+                    var out = [Float](repeating: .nan, count: width)
+                    if type == T.f16 {
+                        magi_weighted_sum(type, half, width * 2, Int64(n), Int64(width), w, &out)
+                    } else {
+                        magi_weighted_sum(type, values, width * 4, Int64(n), Int64(width), w, &out)
+                    }
+                    for c in 0..<width {
+                        var ref = 0.0, mag = 0.0
+                        for t in 0..<n {
+                            let v = type == T.f16 ? Double(Float(Float16(bitPattern: half[t * width + c]))) : Double(values[t * width + c])
+                            ref += Double(w[t]) * v; mag += abs(Double(w[t]) * v)
+                        }
+                        if abs(Double(out[c]) - ref) > Double(n + 2) * u32 * mag { Issue.record("\(isa) \(typeName(type)) n=\(n) width=\(width) col \(c): \(out[c]) vs \(ref)"); break }
+                    }
+                }
+            }
+        } }
+    }
+
     @Test func simdPathSelected() throws {
         let isa = String(cString: magi_kernel_isa())
         #expect(["avx512vnni", "avx512", "avx2", "neon", "scalar"].contains(isa))

@@ -11,6 +11,19 @@ private struct LlamaBlock {
     let query, key, value, attentionOutput: WeightMatrix
     let feedForwardNorm: [Float]
     let gate, up, down: WeightMatrix
+    /// The matrices decode multiplies together, grouped once so the decode loop builds no arrays.
+    let queryKeyValue: [WeightMatrix]
+    let gateUp: [WeightMatrix]
+
+    init(attentionNorm: [Float], query: WeightMatrix, key: WeightMatrix, value: WeightMatrix, attentionOutput: WeightMatrix,
+         feedForwardNorm: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix) {
+        self.attentionNorm = attentionNorm
+        self.query = query; self.key = key; self.value = value; self.attentionOutput = attentionOutput
+        self.feedForwardNorm = feedForwardNorm
+        self.gate = gate; self.up = up; self.down = down
+        queryKeyValue = [query, key, value]
+        gateUp = [gate, up]
+    }
 }
 
 /// A llama-family model: weights inside the mapped GGUF file plus its hyperparameters.
@@ -94,15 +107,14 @@ public final class LlamaModel: @unchecked Sendable {
         tokenEmbedding.dequantize(rows: Int(token)..<Int(token) + 1, into: x)
         for (layer, b) in blocks.enumerated() {
             TensorMath.rmsNorm(x, weight: b.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: xn)
-            mm.matvec([b.query, b.key, b.value], xn, into: [s.query, s.keyRow, s.valueRow])
-            rope.apply(s.query, heads: c.headCount, headSize: c.headSize, position: position)
-            rope.apply(s.keyRow, heads: c.kvHeadCount, headSize: c.headSize, position: position)
+            mm.matvec(b.queryKeyValue, xn, into: s.queryKeyValue)
+            rope.apply(s.query, heads: c.headCount, and: s.keyRow, heads: c.kvHeadCount, headSize: c.headSize, position: position)
             cache.store(keys: s.keyRow, values: s.valueRow, layer: layer, position: position)
             attendOne(layer: layer, position: position, cache: cache, s: s, pool: mm.pool)
             mm.matvec(b.attentionOutput, s.attention, into: xn)
             TensorMath.add(xn, into: x, count: d)
             TensorMath.rmsNorm(x, weight: b.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: xn)
-            mm.matvec([b.gate, b.up], xn, into: [s.gate, s.up])
+            mm.matvec(b.gateUp, xn, into: s.gateUp)
             TensorMath.swiglu(gate: s.gate, up: s.up, count: c.feedForwardSize)
             mm.matvec(b.down, s.gate, into: xn)
             TensorMath.add(xn, into: x, count: d)
@@ -126,9 +138,8 @@ public final class LlamaModel: @unchecked Sendable {
                             Int64(c.headSize), q, scores, 0, Int64(total))
                 for t in 0..<total { scores[t] *= scale }
                 TensorMath.softmax(scores, count: total)
-                let out = s.attention + h * c.valueSize
-                out.initialize(repeating: 0, count: c.valueSize)
-                for t in 0..<total { cache.accumulateValue(layer: layer, head: g, position: t, weight: scores[t], into: out) }
+                magi_weighted_sum(cache.type.tensorType, cache.values(layer: layer, head: g), cache.valueRowBytes,
+                                  Int64(total), Int64(c.valueSize), scores, s.attention + h * c.valueSize)
             }
         }
     }
@@ -152,26 +163,29 @@ public final class LlamaModel: @unchecked Sendable {
                     ldy: [qSize, kvSize, vSize])
             mm.pool.parallelFor(n) { rows in
                 for i in rows {
-                    rope.apply(s.batchQuery + i * qSize, heads: c.headCount, headSize: c.headSize, position: start + i)
-                    rope.apply(s.batchKey + i * kvSize, heads: c.kvHeadCount, headSize: c.headSize, position: start + i)
+                    rope.apply(s.batchQuery + i * qSize, heads: c.headCount, and: s.batchKey + i * kvSize, heads: c.kvHeadCount,
+                               headSize: c.headSize, position: start + i)
                 }
             }
             for i in 0..<n {
                 cache.store(keys: s.batchKey + i * kvSize, values: s.batchValue + i * vSize, layer: layer, position: start + i)
             }
             attendBatch(layer: layer, start: start, count: n, cache: cache, s: s, mm: mm)
-            mm.gemm(b.attentionOutput, s.batchAttention, batch: n, into: xn, ldy: d)
-            TensorMath.add(xn, into: x, count: n * d)
+            mm.gemm(b.attentionOutput, s.batchAttention, batch: n, into: x, ldy: d, accumulate: true)
             mm.pool.parallelFor(n) { rows in
                 for i in rows { TensorMath.rmsNorm(x + i * d, weight: b.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: xn + i * d) }
             }
+            // The feed-forward network a part of its rows at a time; each part's down projection
+            // (those columns of it) is added to the residual.
             let f = c.feedForwardSize
-            mm.gemm([b.gate, b.up], xn, batch: n, into: [s.batchGate, s.batchUp], ldy: [f, f])
-            mm.pool.parallelFor(n) { rows in
-                for i in rows { TensorMath.swiglu(gate: s.batchGate + i * f, up: s.batchUp + i * f, count: f) }
+            for f0 in stride(from: 0, to: f, by: s.feedForwardPart) {
+                let part = f0..<min(f, f0 + s.feedForwardPart), w = part.count
+                mm.gemm([b.gate.rows(part), b.up.rows(part)], xn, batch: n, into: [s.batchGate, s.batchUp], ldy: [w, w])
+                mm.pool.parallelFor(n) { rows in
+                    for i in rows { TensorMath.swiglu(gate: s.batchGate + i * w, up: s.batchUp + i * w, count: w) }
+                }
+                mm.gemm(b.down.columns(part), s.batchGate, batch: n, into: x, ldy: d, accumulate: true)
             }
-            mm.gemm(b.down, s.batchGate, batch: n, into: xn, ldy: d)
-            TensorMath.add(xn, into: x, count: n * d)
         }
         cache.count = start + n
         let first = allLogits ? 0 : n - 1

@@ -72,15 +72,6 @@ final class KVCache: @unchecked Sendable {
         }
     }
 
-    /// y += weight × (value row at `position`), for the decode path's weighted sum.
-    @inline(__always) func accumulateValue(layer: Int, head: Int, position: Int, weight: Float, into y: UnsafeMutablePointer<Float>) {
-        let row = values(layer: layer, head: head) + position * valueRowBytes
-        switch type {
-        case .f32: magi_axpy_f32(Int64(valueSize), weight, row.assumingMemoryBound(to: Float.self), y)
-        case .f16: magi_axpy_f16(Int64(valueSize), weight, row.assumingMemoryBound(to: UInt16.self), y)
-        }
-    }
-
     /// Moves `count` positions from `source` down to `destination` in every layer and head, and
     /// rotates the moved keys back by the distance moved, so they stand where they now are.
     func shift(from source: Int, to destination: Int, count: Int, rope: RotaryEmbedding) {
@@ -127,8 +118,14 @@ final class ForwardScratch: @unchecked Sendable {
     let maxBatch: Int
     // Single-token decode.
     let hidden, normed, query, keyRow, valueRow, attention, gate, up, scores: UnsafeMutablePointer<Float>
-    // Batched prefill, `maxBatch` rows each.
+    /// [query, keyRow, valueRow] and [gate, up], for the grouped matrix-vector products.
+    let queryKeyValue, gateUp: [UnsafeMutablePointer<Float>]
+    // Batched prefill, `maxBatch` rows each. Gate and up share memory with query, key, value and
+    // attention, which are dead by then.
     let batchHidden, batchNormed, batchQuery, batchKey, batchValue, batchAttention, batchGate, batchUp: UnsafeMutablePointer<Float>
+    /// Feed-forward rows a batch computes at a time (a multiple of 256, so K-quant blocks of the
+    /// down projection's columns stay whole), so that gate and up fit in the attention buffers.
+    let feedForwardPart: Int
     private var all: [UnsafeMutablePointer<Float>] = []
 
     init(configuration c: LlamaConfiguration, contextSize: Int, maxBatch: Int, cacheType: KVCacheType) {
@@ -144,10 +141,15 @@ final class ForwardScratch: @unchecked Sendable {
         let v = c.kvHeadCount * c.valueSize, o = c.headCount * c.valueSize, f = c.feedForwardSize
         hidden = make(d); normed = make(max(d, o)); query = make(q); keyRow = make(k); valueRow = make(v)
         attention = make(o); gate = make(f); up = make(f); scores = make(c.headCount * contextSize)
+        queryKeyValue = [query, keyRow, valueRow]
+        gateUp = [gate, up]
         let b = maxBatch
-        batchHidden = make(b * d); batchNormed = make(b * max(d, o)); batchQuery = make(b * q)
-        batchKey = make(b * k); batchValue = make(b * v); batchAttention = make(b * o)
-        batchGate = make(b * f); batchUp = make(b * f)
+        let attentionWidth = q + k + v + o
+        feedForwardPart = 2 * f <= attentionWidth ? f : max(256, attentionWidth / 2 / 256 * 256)
+        batchHidden = make(b * d); batchNormed = make(b * max(d, o))
+        let work = make(b * max(attentionWidth, 2 * feedForwardPart))
+        batchQuery = work; batchKey = work + b * q; batchValue = batchKey + b * k; batchAttention = batchValue + b * v
+        batchGate = work; batchUp = work + b * feedForwardPart
         all = buffers
     }
 

@@ -49,11 +49,18 @@ struct RotaryEmbedding {
 
     /// Rotates the first `dimensions` values of each of `heads` vectors of `headSize` at `x`.
     func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headSize: Int, position: Int) {
+        apply(x, heads: heads, and: x, heads: 0, headSize: headSize, position: position)
+    }
+
+    /// Rotates queries and keys of one position (`qHeads` vectors at `q`, `kHeads` at `k`), each
+    /// angle's cosine and sine computed once.
+    func apply(_ q: UnsafeMutablePointer<Float>, heads qHeads: Int, and k: UnsafeMutablePointer<Float>, heads kHeads: Int,
+               headSize: Int, position: Int) {
         for pair in 0..<dimensions / 2 {
             let angle = Double(position) * inverseFrequencies[pair]
             let c = Float(cos(angle)), s = Float(sin(angle))
-            for h in 0..<heads {
-                let p = x + h * headSize + 2 * pair
+            for h in 0..<qHeads + kHeads {
+                let p = (h < qHeads ? q + h * headSize : k + (h - qHeads) * headSize) + 2 * pair
                 let a = p[0], b = p[1]
                 p[0] = a * c - b * s
                 p[1] = a * s + b * c

@@ -28,6 +28,22 @@ public struct WeightMatrix: @unchecked Sendable {
         self.activationType = Int32(magi_vec_dot_type(Int32(tensor.type.rawValue)))
     }
 
+    private init(_ m: WeightMatrix, data: UnsafeRawPointer, rows: Int, columns: Int) {
+        name = m.name; type = m.type; rowBytes = m.rowBytes; activationType = m.activationType
+        self.data = data; self.rows = rows; self.columns = columns
+    }
+
+    /// The rows `range` of this matrix, as a matrix of their own.
+    func rows(_ range: Range<Int>) -> WeightMatrix {
+        WeightMatrix(self, data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns)
+    }
+
+    /// The columns `range` of every row (bounds a multiple of the type's block size).
+    func columns(_ range: Range<Int>) -> WeightMatrix {
+        WeightMatrix(self, data: data + magi_row_bytes(Int32(type.rawValue), Int64(range.lowerBound)),
+                     rows: rows, columns: range.count)
+    }
+
     /// Bytes one activation vector occupies in `activationType`.
     var activationBytes: Int { magi_row_bytes(activationType, Int64(columns)) }
 
@@ -40,8 +56,14 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Dequantizes rows `range` into `out` (row-major, `columns` floats per row).
     func dequantize(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        magi_dequantize(Int32(type.rawValue), data + range.lowerBound * rowBytes, out,
-                        Int64(range.count * columns))
+        let block = magi_row_bytes(Int32(type.rawValue), Int64(columns))
+        if block == rowBytes {
+            magi_dequantize(Int32(type.rawValue), data + range.lowerBound * rowBytes, out, Int64(range.count * columns))
+            return
+        }
+        for (i, r) in range.enumerated() { // a column view: rows are not contiguous
+            magi_dequantize(Int32(type.rawValue), data + r * rowBytes, out + i * columns, Int64(columns))
+        }
     }
 }
 
@@ -118,20 +140,21 @@ final class MatrixMultiplier: @unchecked Sendable {
         }
     }
 
-    /// Y[n × rows] = X[n × columns] · Wᵀ, with `ldy` floats between rows of Y.
+    /// Y[n × rows] = X[n × columns] · Wᵀ (X rows `columns` floats apart), with `ldy` floats
+    /// between rows of Y; Y += X · Wᵀ when `accumulate` is set.
     func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
-              into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        gemm([w], x, batch: n, into: [y], ldy: [ldy])
+              into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
+        gemm([w], x, batch: n, into: [y], ldy: [ldy], accumulate: accumulate)
     }
 
     /// Several matrices sharing one input batch: `ys[i]` (rows `ldy[i]` floats apart) = X · `ws[i]`ᵀ.
     /// With the integer gemm the input is quantized once and all matrices run in one parallel job.
     func gemm(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
-              into ys: [UnsafeMutablePointer<Float>], ldy: [Int]) {
+              into ys: [UnsafeMutablePointer<Float>], ldy: [Int], accumulate: Bool = false) {
         let type = Int32(ws[0].type.rawValue), k = ws[0].columns
         let group = magi_gemm_group(type)
         guard ws.allSatisfy({ magi_gemm_fast(Int32($0.type.rawValue)) != 0 && magi_gemm_group(Int32($0.type.rawValue)) == group }) else {
-            for i in ws.indices { floatGemm(ws[i], x, batch: n, into: ys[i], ldy: ldy[i]) }
+            for i in ws.indices { floatGemm(ws[i], x, batch: n, into: ys[i], ldy: ldy[i], accumulate: accumulate) }
             return
         }
         let act = reserveActivation(magi_gemm_activation_bytes(type, Int64(k), Int64(n)))
@@ -154,7 +177,7 @@ final class MatrixMultiplier: @unchecked Sendable {
                     let w = ws[i]
                     magi_gemm(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(k), act, Int64(n), ys[i], Int64(ldy[i]),
                               Int64((a - base) * panelRows), Int64(min(w.rows, (b - base) * panelRows)),
-                              scratch + t * scratchStride)
+                              scratch + t * scratchStride, accumulate ? 1 : 0)
                 }
                 base += panels[i]
             }
@@ -184,7 +207,7 @@ final class MatrixMultiplier: @unchecked Sendable {
 
     /// The float path: each thread dequantizes its rows slice by slice and multiplies with `sgemm`.
     private func floatGemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
-                           into y: UnsafeMutablePointer<Float>, ldy: Int) {
+                           into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         let rowsPerSlice = max(1, min(w.rows, sliceCapacity / w.columns))
         let (scratch, stride) = threadScratch(floats: rowsPerSlice * w.columns)
         let threads = pool.threadCount
@@ -196,7 +219,7 @@ final class MatrixMultiplier: @unchecked Sendable {
                 let count = min(end - start, rowsPerSlice)
                 w.dequantize(rows: start..<(start + count), into: slice)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.columns),
-                            1, x, Int32(w.columns), slice, Int32(w.columns), 0, y + start, Int32(ldy))
+                            1, x, Int32(w.columns), slice, Int32(w.columns), accumulate ? 1 : 0, y + start, Int32(ldy))
                 start += count
             }
         }

@@ -77,10 +77,11 @@ size_t magi_gemm_scratch_bytes(int weight_type, int64_t k);
 /// Quantizes `n` rows of `k` floats (`ldx` floats apart) into `dst` for magi_gemm.
 void magi_gemm_quantize(int weight_type, const float *x, int64_t ldx, int64_t k, int64_t n, void *dst);
 /// y[j * ldy + r] = dot(weight row r, activation row j) for r in [row_begin, row_end) and j in
-/// [0, n). Weight rows are `row_bytes` apart and hold `k` values; `act` comes from
-/// magi_gemm_quantize; `scratch` holds magi_gemm_scratch_bytes bytes (one per thread).
+/// [0, n), or y[j * ldy + r] += that when `accumulate` is 1. Weight rows are `row_bytes` apart and
+/// hold `k` values; `act` comes from magi_gemm_quantize; `scratch` holds magi_gemm_scratch_bytes
+/// bytes (one per thread).
 void magi_gemm(int weight_type, const void *weights, size_t row_bytes, int64_t k, const void *act, int64_t n,
-               float *y, int64_t ldy, int64_t row_begin, int64_t row_end, void *scratch);
+               float *y, int64_t ldy, int64_t row_begin, int64_t row_end, void *scratch, int accumulate);
 
 /// Plain float kernels used by attention and normalisation.
 float magi_dot_f32(int64_t n, const float *a, const float *b);
@@ -88,6 +89,10 @@ float magi_dot_f32(int64_t n, const float *a, const float *b);
 void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 /// y += alpha * x, with x in IEEE half precision (a float16 KV cache's values).
 void magi_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
+/// out[0..width) = Σ_{t<n} w[t] · row t, with `n` rows of `type` (MAGI_TYPE_F32 or MAGI_TYPE_F16)
+/// `row_bytes` apart: attention's weighted sum of cached values.
+void magi_weighted_sum(int type, const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w,
+                       float *out);
 /// In-place softmax of `n` floats (exp to about 1 ulp in the SIMD paths).
 void magi_softmax_f32(int64_t n, float *x);
 /// gate[i] = silu(gate[i]) * up[i] (SwiGLU), for `n` values.
