@@ -54,18 +54,20 @@ import Testing
 
     /// Forces `trigger`, a token a step, once `after` tokens were sampled freely, unless the text already holds
     /// it (`triggered`); before that, keeps `banned` tokens (end of generation, control tokens) out, so the
-    /// free text runs its course; once `trigger` (one token) was sampled `callLimit` times, keeps it out. A test
-    /// harness: it makes every run reach a call.
+    /// free text runs its course; once `trigger` (one token) was sampled `callLimit` times, keeps it out;
+    /// `alwaysBanned` tokens never come. A test harness: it makes every run reach a call.
     struct ForcedCall: SamplerStage {
         let after: Int
         let trigger: [Int32]
         let banned: Set<Int32>
+        var alwaysBanned: Set<Int32> = []
         var callLimit = Int.max
         let triggered: @Sendable ([Int32]) -> Bool
         var history: [Int32] = []
         var forcing = false
 
         mutating func apply(to c: inout TokenCandidates) {
+            for i in 0..<c.count where alwaysBanned.contains(c.ids[i]) { c.logits[i] = -.infinity }
             let k = history.count - after
             if k < 0 {
                 for i in 0..<c.count where banned.contains(c.ids[i]) { c.logits[i] = -.infinity }
@@ -90,18 +92,22 @@ import Testing
         var reason: StopReason
     }
 
+    enum Constraint { case none, lazy, requiredCall }
+
     /// Samples a reply to `prompt` at temperature 0.8 with `seed`, forced into a call after `after` free tokens;
-    /// with `constrained`, tool calls are constrained lazily as in magi's agent loop. `firstCallOnly` stops
-    /// at the first call.
+    /// tool calls constrained lazily as in magi's agent loop, or the whole reply constrained to calls
+    /// (`--tool-choice required`). `firstCallOnly` stops at the first call.
     static func run(_ local: LocalModel, _ session: InferenceSession, prompt: [Int32], forced: ForcedCall, seed: UInt64,
-                    constrained: Bool, maxTokens: Int, firstCallOnly: Bool) throws -> Run {
+                    constraint: Constraint, maxTokens: Int, firstCallOnly: Bool) throws -> Run {
         var p = SamplingParameters()
         p.temperature = 0.8
         p.seed = seed
         var sampler = Sampler(stages: [forced] + Sampler(p).stages)
-        if constrained, let format = local.template.format,
+        if constraint != .none, let format = local.template.format,
            let calls = try ToolCallGrammar(format: format, tools: tools, tokenizer: local.tokenizer) {
-            sampler.prepend(GrammarConstraint(grammar: try calls.grammar(), trie: TokenTrie(tokenizer: local.tokenizer), lazyUntil: calls.trigger))
+            let trie = TokenTrie(tokenizer: local.tokenizer)
+            sampler.prepend(constraint == .lazy ? GrammarConstraint(grammar: try calls.grammar(), trie: trie, lazyUntil: calls.trigger)
+                                                : GrammarConstraint(grammar: try calls.grammar(requiringCall: true), trie: trie))
         }
         let stops = Set((0..<Int32(local.tokenizer.vocabularySize)).filter(local.tokenizer.isEndOfGeneration))
         var parser = TokenStreamParser(tokenizer: local.tokenizer)
@@ -182,8 +188,8 @@ import Testing
             let prompt = try local.promptTokens(for: Conversation(messages: [.user(text)], tools: Self.tools))
             for seed: UInt64 in [1, 2] {
                 let label = "prompt \(k) seed \(seed)"
-                let c = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constrained: true, maxTokens: 160, firstCallOnly: true)
-                let f = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constrained: false, maxTokens: 160, firstCallOnly: true)
+                let c = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constraint: .lazy, maxTokens: 160, firstCallOnly: true)
+                let f = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constraint: .none, maxTokens: 160, firstCallOnly: true)
                 #expect(c.calls.count == 1 && c.malformed.isEmpty, "\(label): \(tokenizer.decode(c.tokens).debugDescription)")
                 // Free text up to the call opens the same way with and without the constraint.
                 let n = try #require((1...c.tokens.count).first { tokenizer.decode(Array(c.tokens[..<$0])).contains("<tool_call>") },
@@ -205,7 +211,8 @@ import Testing
     /// forced to `[TOOL_CALLS]` after free text, at temperature 0.8 under four seeds, what follows is
     /// `name[ARGS]{…}` calls (the `[ARGS]` control token matched by id), two of them, then `</s>`; every call
     /// parses, names an offered tool and has arguments `jsonschema` accepts, and the text before the first
-    /// `[TOOL_CALLS]` is the unconstrained text. Without the constraint, the same runs give garbage calls.
+    /// `[TOOL_CALLS]` is the unconstrained text. Without the constraint, the same runs give garbage calls. A reply
+    /// that must call a tool starts with `[TOOL_CALLS]` and is calls only.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: magistralPath) && hasPython))
     func mistralCallsAfterTheTriggerTokenFollowTheToolsSchemas() throws {
         let local = try LocalModel(path: Self.magistralPath)
@@ -220,8 +227,8 @@ import Testing
         var constrained: [(String, Run)] = []
         var freeValid = 0, freeCalls = 0, freeMalformed = 0
         for seed: UInt64 in 1...4 {
-            let c = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constrained: true, maxTokens: 400, firstCallOnly: false)
-            let f = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constrained: false, maxTokens: 60, firstCallOnly: false)
+            let c = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constraint: .lazy, maxTokens: 400, firstCallOnly: false)
+            let f = try Self.run(local, session, prompt: prompt, forced: forced, seed: seed, constraint: .none, maxTokens: 60, firstCallOnly: false)
             let label = "seed \(seed)"
             #expect(c.reason == .endOfGeneration, "\(label) ran out of tokens: \(tokenizer.decode(c.tokens).debugDescription)")
             #expect(c.malformed.isEmpty && c.calls.count == 2, "\(label): \(c.malformed)")
@@ -233,6 +240,15 @@ import Testing
             freeMalformed += f.malformed.count
             let known = f.calls.compactMap { call in Self.tools.first { $0.name == call.name }.map { ($0.parameters, call.arguments) } }
             freeValid += try Self.validate(known).filter(\.valid).count
+        }
+        // `--tool-choice required`: the whole reply is calls ([THINK], which the grammar allows first, kept out here).
+        let think = try #require(tokenizer.tokenID(for: "[THINK]"))
+        let onlyCalls = ForcedCall(after: 0, trigger: [callsToken], banned: [], alwaysBanned: [think], callLimit: 2, triggered: { _ in true })
+        for seed: UInt64 in 1...2 {
+            let r = try Self.run(local, session, prompt: prompt, forced: onlyCalls, seed: seed, constraint: .requiredCall, maxTokens: 400, firstCallOnly: false)
+            #expect(r.tokens.first == callsToken && r.reason == .endOfGeneration && r.malformed.isEmpty && r.calls.count == 2,
+                    "required, seed \(seed): \(tokenizer.decode(r.tokens).debugDescription)")
+            constrained.append(("required, seed \(seed)", r))
         }
         let calls = try Self.expectValidCalls(constrained)
         print("Mistral v13 calls on the Magistral-shaped model, constrained: \(calls) calls in \(constrained.count) runs, "
@@ -263,6 +279,17 @@ import Testing
                     if !accepted { break }
                 }
                 #expect(m.canEnd, "\(format), required \(required)")
+            }
+            if format == .mistralV13 {
+                // A reply that must call a tool may reason first.
+                var m = GrammarMatcher(grammar: try grammar.grammar(requiringCall: true))
+                let reasoning = [try #require(tokenizer.tokenID(for: "[THINK]"))] + tokenizer.encode("Paris, then 17 - 25.", addSpecial: false)
+                    + [try #require(tokenizer.tokenID(for: "[/THINK]"))]
+                for t in reasoning + tokens[start..<end] {
+                    let accepted = tokenizer.isControl(t) ? m.accept(token: t) : m.accept(tokenizer.tokenBytes(t))
+                    #expect(accepted, "reasoning, then calls: stops at \(tokenizer.decode([t]).debugDescription)")
+                }
+                #expect(m.canEnd)
             }
         }
         let local = try LocalModel(path: Self.modelPath)
