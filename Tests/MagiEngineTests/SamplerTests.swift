@@ -99,6 +99,26 @@ import Testing
         #expect(rows.map { row in row.withUnsafeBufferPointer { again.sample($0) } } == run(seed: 42))
     }
 
+    /// A grammar constraint goes after the penalties (each changes tokens one by one, so their order does not
+    /// matter) and before the filters, and learns how many candidates the next stage keeps; with ties at the
+    /// top-k boundary it keeps the lower ids, as top-k after a full mask does.
+    @Test func aPrependedGrammarConstraintKeepsTheBestAllowedCandidates() throws {
+        var p = SamplingParameters()
+        p.repeatPenalty = 1.3
+        p.topK = 2
+        var s = Sampler(p)
+        let trie = TokenTrie(pieces: [[0x61], [0x62], [0x63], [0x61, 0x61], [0x64], []], endOfGenerationTokens: [5])
+        s.prepend(GrammarConstraint(grammar: try Grammar(gbnf: #"root ::= [ab]+ | "c""#), trie: trie))
+        #expect(s.stages[0] is PenaltyStage)
+        let constraint = try #require(s.stages[1] as? GrammarConstraint)
+        #expect(constraint.candidatesNeeded == 2)
+        // "aa" (3) and "d" (4) lead; "d" is not allowed; "b" (1) and "c" (2) tie behind "aa".
+        var c = candidates([0, 1, 1, 4, 5, 0])
+        var stage = constraint
+        stage.apply(to: &c)
+        #expect(c.ids == [3, 1] && c.logits == [4, 1] && c.isSortedDescending)
+    }
+
     /// A constraint is one more stage: what it masks is never sampled, at any temperature.
     @Test func aPrependedConstraintMasksLogits() {
         struct EvenOnly: SamplerStage {
