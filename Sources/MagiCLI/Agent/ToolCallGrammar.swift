@@ -32,9 +32,10 @@ struct ToolCallGrammar {
         case .chatML:
             let rules = try Self.rules(of: Self.callObjects(tools), root: "tool-call")
             trigger = GrammarTrigger(texts: ["<tool_call>"], tokenizer: tokenizer)
+            let (open, close) = (Self.marker("<tool_call>", tokenizer), Self.marker("</tool_call>", tokenizer))
             // After the line break the model writes first.
-            gbnf = "root ::= \"\\n\"? tool-call \"</tool_call>\"\n" + rules
-            requiredCallGBNF = "root ::= \"<tool_call>\\n\" tool-call \"\\n</tool_call>\"\n" + rules
+            gbnf = "root ::= \"\\n\"? tool-call \(close)\n" + rules
+            requiredCallGBNF = "root ::= \(open) \"\\n\" tool-call \"\\n\" \(close)\n" + rules
         case .mistralV3, .mistralV7:
             guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]") else { return nil }
             let array = JSONValue.object([(key: "type", value: .string("array")), (key: "items", value: Self.callObjects(tools, withID: true)),
@@ -95,6 +96,13 @@ struct ToolCallGrammar {
             guard line.hasPrefix("root ::= ") else { return String(line) }
             return root.map { $0 + " ::= " + line.dropFirst(9) }
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// A marker such as `</tool_call>` in GBNF: its token where the vocabulary has it as a control token
+    /// (which has no text to match), else its text.
+    private static func marker(_ text: String, _ tokenizer: Tokenizer) -> String {
+        if let id = tokenizer.tokenID(for: text), tokenizer.isControl(id) { return "<[\(id)]>" }
+        return literal(text)
     }
 
     /// `text` as a GBNF string literal.
