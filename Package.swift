@@ -28,9 +28,11 @@ let package = Package(
         // JSON values that keep key order: tool schemas, call arguments, JSON Schema grammars.
         .target(name: "MagiJSON"),
         .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "MagiJSON", "CBLAS"]),
-        .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON"]),
-        // Tools the model calls: web search and fetch (libcurl), a sandboxed interpreter, plugins.
-        .target(name: "MagiTools", dependencies: ["CCurl", "MagiJSON"]),
+        // HTTP over libcurl: the web tools' requests and the remote backend's streamed chats.
+        .target(name: "MagiHTTP", dependencies: ["CCurl"]),
+        .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON", "MagiHTTP"]),
+        // Tools the model calls: web search and fetch, a sandboxed interpreter, plugins, MCP servers.
+        .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(

@@ -38,3 +38,12 @@ static inline CURLcode magi_curl_getinfo_long(CURL *handle, CURLINFO info, long 
 static inline CURLcode magi_curl_getinfo_string(CURL *handle, CURLINFO info, char **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+static inline CURLcode magi_curl_setopt_header_function(CURL *handle, magi_curl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+
+/* The body is copied by libcurl, so the Swift array need not outlive the call. */
+static inline CURLcode magi_curl_setopt_copy_postfields(CURL *handle, const unsigned char *body) {
+    return curl_easy_setopt(handle, CURLOPT_COPYPOSTFIELDS, body);
+}

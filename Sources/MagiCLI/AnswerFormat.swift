@@ -1,32 +1,53 @@
 import Foundation
+import MagiChat
 import MagiEngine
+
+/// What an answer must look like: the grammar the local engine masks tokens with, and the same
+/// request in the words a server understands.
+struct AnswerConstraint {
+    let grammar: Grammar
+    /// OpenAI's `response_format` (JSON and JSON Schema); nil for a GBNF grammar.
+    let responseFormat: JSONValue?
+    /// The GBNF text, for servers that take llama.cpp's `grammar` extension.
+    let gbnf: String?
+}
 
 /// What an answer must look like, as `--format` and `/set format` name it: `json` (any JSON
 /// value), `none`, a GBNF grammar file (`.gbnf`) or a JSON Schema file.
 enum AnswerFormat {
-    /// The grammar for `spec`; nil for `none`.
+    /// The constraint for `spec`; nil for `none`.
     ///
     /// - Throws: ``CLIError`` naming the file and what is wrong with it.
-    static func grammar(for spec: String) throws -> Grammar? {
+    static func constraint(for spec: String) throws -> AnswerConstraint? {
         switch spec {
         case "none": return nil
-        case "json": return try grammar(forSchema: "{}", named: "json")
-        case _ where spec.hasSuffix(".gbnf"): return try grammar(gbnfFile: spec)
-        default: return try grammar(schemaFile: spec)
+        case "json": return try constraint(forSchema: "{}", named: "json")
+        case _ where spec.hasSuffix(".gbnf"): return try constraint(gbnfFile: spec)
+        default: return try constraint(schemaFile: spec)
         }
     }
 
     /// The grammar in the GBNF file at `path`.
-    static func grammar(gbnfFile path: String) throws -> Grammar {
-        do { return try Grammar(gbnf: read(path)) } catch let error as CLIError { throw error } catch { throw CLIError("\(path): \(error)") }
+    static func constraint(gbnfFile path: String) throws -> AnswerConstraint {
+        let text = try read(path)
+        do { return AnswerConstraint(grammar: try Grammar(gbnf: text), responseFormat: nil, gbnf: text) } catch { throw CLIError("\(path): \(error)") }
     }
 
-    /// The grammar of the JSON Schema in the file at `path`.
-    static func grammar(schemaFile path: String) throws -> Grammar { try grammar(forSchema: read(path), named: path) }
+    /// The JSON Schema in the file at `path`.
+    static func constraint(schemaFile path: String) throws -> AnswerConstraint { try constraint(forSchema: read(path), named: path) }
 
-    /// The grammar of the JSON Schema `schema`; `name` says where it came from in errors.
-    static func grammar(forSchema schema: String, named name: String) throws -> Grammar {
-        do { return try JSONSchemaGrammar(schema: schema).grammar() } catch { throw CLIError("\(name): \(error)") }
+    /// The JSON Schema `schema`; `name` says where it came from in errors.
+    static func constraint(forSchema schema: String, named name: String) throws -> AnswerConstraint {
+        do {
+            let grammar = try JSONSchemaGrammar(schema: schema).grammar()
+            let value = try JSONValue(parsing: schema)
+            // `json` is any JSON value; servers offer the nearest: a JSON object.
+            let format: JSONValue = value == .object([]) ? .object(["type": .string("json_object")])
+                : .object(["type": .string("json_schema"), "json_schema": .object(["name": .string("answer"), "schema": value, "strict": .bool(true)])])
+            return AnswerConstraint(grammar: grammar, responseFormat: format, gbnf: nil)
+        } catch {
+            throw CLIError("\(name): \(error)")
+        }
     }
 
     private static func read(_ path: String) throws -> String {

@@ -82,22 +82,30 @@ struct Magi: AsyncParsableCommand {
     var noConstrain = false
     @Flag(name: .long, help: "Write one JSON object per line for each event (answer, reasoning, tool_call, tool_result, usage, error, end).")
     var json = false
+    @Option(name: .customLong("remote"), help: ArgumentHelp("Chat with a model on an OpenAI-compatible server (vLLM, llama.cpp, Ollama, Mistral's API, magi serve): its base URL, or a [remotes.NAME] of config.toml. -m names the model (default: the server's first).", valueName: "URL|NAME"))
+    var remote: String?
+    @Option(name: .customLong("api-key-env"), help: ArgumentHelp("The environment variable holding the remote's API key (default: the profile's, else MISTRAL_API_KEY for api.mistral.ai, else MAGI_API_KEY).", valueName: "VAR"))
+    var apiKeyEnvironment: String?
+    @Option(name: [.customShort("i"), .customLong("image")], help: ArgumentHelp("Attach an image to the prompt (remote models that accept images).", valueName: "PATH"))
+    var images: [String] = []
 
     func validate() throws {
         if resume != nil && continueLatest { throw ValidationError("pass only one of --resume and --continue") }
         if (scriptPath != nil || scriptFromStdin) && prompt != nil { throw ValidationError("pass either a script (--script, -s) or -p") }
         if keepGoing && scriptPath == nil && !scriptFromStdin { throw ValidationError("--keep-going applies to scripts (--script, -s)") }
+        if remote != nil && raw { throw ValidationError("--raw completes on the local engine; it does not go with --remote") }
+        if remote != nil && contextShift { throw ValidationError("--context-shift applies to the local engine's KV cache, not to --remote") }
         if [format, grammarFile, jsonSchema, jsonSchemaFile].compactMap({ $0 }).count > 1 {
             throw ValidationError("pass only one of --format, --grammar-file, --json-schema and --json-schema-file")
         }
     }
 
-    /// The grammar the answer must follow, from `--format`, `--grammar-file` or a JSON Schema, if any.
-    private func constraint() throws -> Grammar? {
-        if let format { return try AnswerFormat.grammar(for: format) }
-        if let grammarFile { return try AnswerFormat.grammar(gbnfFile: grammarFile) }
-        if let jsonSchemaFile { return try AnswerFormat.grammar(schemaFile: jsonSchemaFile) }
-        return try jsonSchema.flatMap { try AnswerFormat.grammar(forSchema: $0, named: "--json-schema") }
+    /// The shape the answer must have, from `--format`, `--grammar-file` or a JSON Schema, if any.
+    private func constraint() throws -> AnswerConstraint? {
+        if let format { return try AnswerFormat.constraint(for: format) }
+        if let grammarFile { return try AnswerFormat.constraint(gbnfFile: grammarFile) }
+        if let jsonSchemaFile { return try AnswerFormat.constraint(schemaFile: jsonSchemaFile) }
+        return try jsonSchema.flatMap { try AnswerFormat.constraint(forSchema: $0, named: "--json-schema") }
     }
 
     func run() async throws {
@@ -116,22 +124,40 @@ struct Magi: AsyncParsableCommand {
         }
         let question = prompt != nil || piped != nil ? [prompt, piped].compactMap { $0 }.joined(separator: prompt != nil && piped != nil ? "\n\n" : "") : nil
         guard script != nil || question != nil || stdinIsTerminal else { throw CLIError("no prompt: pass -p TEXT, pipe text on standard input, or run a script with --script FILE") }
+        guard images.isEmpty || question != nil else { throw CLIError("-i attaches images to -p or piped text; in the REPL, /image PATH attaches them") }
+        let attachments = try images.map { path in
+            do { return try ImageAttachment(path: path) } catch { throw CLIError("\(error)") }
+        }
+        let think: ThinkDisplay = showThinking ? .shown : try MagiConfig.current.think.value
+        if let remote {
+            let backend = try await RemoteOptions(remote: remote, model: modelOptions.model, apiKeyEnvironment: apiKeyEnvironment,
+                                                  context: modelOptions.context?.value).backend()
+            return try await chat(with: backend, question: question, images: attachments, script: script, grammar: grammar, think: think,
+                                  countTokens: { ($0.utf8.count * 2 + 6) / 7 })
+        }
+        guard attachments.isEmpty else { throw CLIError("-i attaches images for models that accept them; the local engine reads text only (use --remote)") }
         let local = try modelOptions.load()
         if script == nil && question == nil { LoadProgress.readIn(local) }
         var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
         if contextShift { turn.contextShiftKeep = raw ? 0 : turn.systemPromptLength(system: systemMessage) }
-        let think: ThinkDisplay = showThinking ? .shown : try MagiConfig.current.think.value
         if raw {
             guard let question else { throw CLIError("--raw completes one prompt: pass -p TEXT or pipe text") }
             let output = TurnOutput(think: think, json: json)
             let tokens = try turn.promptTokens(for: [], rawText: question)
             let reply = try await turn.generate(prompt: tokens, sampling: sampling.parameters(recommended: nil), maxTokens: sampling.maxTokens,
-                                                constraint: grammar.map { .whole($0) }, output: { output.handle(.stream($0)) })
-            output.finish(summary: reply.summary, session: turn.session, interrupted: false)
+                                                constraint: grammar.map { .whole($0.grammar) }, output: { output.handle(.stream($0)) })
+            output.finish(summary: reply.summary, backend: turn, interrupted: false)
             if !json && isatty(STDOUT_FILENO) == 0 { StandardOutput.write("\n") }
             if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
             return
         }
+        let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
+        try await chat(with: turn, question: question, images: [], script: script, grammar: grammar, think: think, countTokens: countTokens)
+    }
+
+    /// The conversation on `backend`: one answer to `question`, a script, or the REPL.
+    private func chat(with backend: any ChatBackend, question: String?, images: [ImageAttachment], script: ScriptLines?,
+                      grammar: AnswerConstraint?, think: ThinkDisplay, countTokens: @escaping @Sendable (String) -> Int) async throws {
         let registry = try await toolOptions.registry()
         // Sandbox folders go and MCP servers stop however magi ends: here, or when its reader goes.
         let cleanUp = {
@@ -142,20 +168,19 @@ struct Magi: AsyncParsableCommand {
         }
         StandardOutput.readerGone = cleanUp
         defer { cleanUp() }
-        let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }
         let interactive = question == nil && script == nil
         // Only the REPL on a terminal can ask before a call runs; elsewhere calls need --yes or --allow-tool.
         let tools = toolOptions.setup(registry: registry, countTokens: countTokens,
                                       ask: interactive && !toolOptions.allowAll ? TerminalPermissionPrompt.ask : nil)
-        let (session, resumed) = try openSession(model: local.path, cache: turn.session, autosaving: interactive)
-        let settings = REPLSettings(options: sampling, recommended: turn.recommendedSampling, verbose: verbose, think: think)
+        let (session, resumed) = try openSession(model: backend.modelName, cache: backend.localTurn?.session, autosaving: interactive)
+        let settings = REPLSettings(options: sampling, recommended: backend.recommendedSampling, verbose: verbose, think: think)
         let mode: REPL.Mode = question != nil ? .oneShot : script.map { .script($0, keepGoing: keepGoing) } ?? .interactive
-        var repl = REPL(turn: turn, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,
+        var repl = REPL(backend: backend, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,
                         answerConstraint: grammar, mode: mode, json: json)
         repl.constrainsToolCalls = !noConstrain
         if let named = format ?? grammarFile ?? jsonSchemaFile ?? jsonSchema.map({ _ in "--json-schema" }) { repl.settings.format = named }
         let status: Int32
-        if let question { status = await repl.answerOnce(question) } else { status = await repl.run() }
+        if let question { status = await repl.answerOnce(question, images: images) } else { status = await repl.run() }
         if status != 0 { throw ExitCode(status) }
     }
 
@@ -166,7 +191,7 @@ struct Magi: AsyncParsableCommand {
     /// The session a conversation goes on with: the one `--resume` names or `--continue` finds,
     /// loaded (with its KV cache into `cache`, when one was saved), else for the interactive REPL a
     /// new one named after the time (scripts and one-shot prompts save nothing unless told).
-    private func openSession(model: String, cache: InferenceSession, autosaving: Bool) throws -> (SessionSlot?, REPLConversation?) {
+    private func openSession(model: String, cache: InferenceSession?, autosaving: Bool) throws -> (SessionSlot?, REPLConversation?) {
         let store = SessionStore.standard()
         do {
             guard let name = try resume.map({ try SessionName($0) }) ?? (continueLatest ? store.mostRecent() : nil) else {
@@ -175,7 +200,7 @@ struct Magi: AsyncParsableCommand {
             let slot = SessionSlot(store: store, name: name, model: model)
             let loaded = try slot.load(name, cache: cache)
             let note = loaded.otherModel.map { ", saved with \($0) and rendered in this model's format" } ?? ""
-            let cached = cache.tokens.isEmpty ? "" : ", \(cache.tokens.count) tokens cached"
+            let cached = cache.map { $0.tokens.isEmpty ? "" : ", \($0.tokens.count) tokens cached" } ?? ""
             StandardError.write("magi: resuming session \(name) (\(loaded.conversation.exchanges.count) exchanges\(note)\(cached))\n")
             return (slot, loaded.conversation)
         } catch {

@@ -21,6 +21,14 @@ public struct GenerationSummary: Sendable, Codable, Equatable {
     public var generatedTokens: Int
     public var generationSeconds: Double
 
+    public init(reason: StopReason, promptTokens: Int, promptSeconds: Double, generatedTokens: Int, generationSeconds: Double) {
+        self.reason = reason
+        self.promptTokens = promptTokens
+        self.promptSeconds = promptSeconds
+        self.generatedTokens = generatedTokens
+        self.generationSeconds = generationSeconds
+    }
+
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     public var generationTokensPerSecond: Double { generationSeconds > 0 ? Double(generatedTokens) / generationSeconds : 0 }
 }

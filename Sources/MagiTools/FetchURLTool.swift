@@ -1,3 +1,5 @@
+import MagiHTTP
+
 /// `fetch_url`: fetches a web page and returns its readable text — HTML turned into text, plain
 /// text, JSON, XML and CSV as they are; other content types (images, PDFs, binaries) refused.
 /// Size, time and redirects are bounded by the client's request limits.

@@ -1,4 +1,5 @@
 import Foundation
+import MagiHTTP
 
 /// Where `web_search` sends its queries.
 public enum SearchProvider: Sendable, Equatable {

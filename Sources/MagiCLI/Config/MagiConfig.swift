@@ -73,6 +73,11 @@ extension Optional {
 /// command = "npx"
 /// args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
 /// env = { KEY = "value" }     # also cwd, timeout_seconds (a call's limit)
+/// [remotes.mistral]          # OpenAI-compatible servers for --remote NAME
+/// url = "https://api.mistral.ai/v1"
+/// model = "magistral-medium-latest"
+/// api_key_env = "MISTRAL_API_KEY"   # the variable holding the key (never the key itself)
+/// context = 40000
 /// [display]
 /// color = "auto"              # auto | always | never
 /// theme = "dark"              # dark | light
@@ -92,6 +97,8 @@ struct MagiConfig: Sendable {
     var aliases: [String: Sourced<String>] = [:]
     /// `[mcp_servers.NAME]`: MCP servers started when tools are offered, with where each is defined.
     var mcpServers: [Sourced<MCPServerConfig>] = []
+    /// `[remotes.NAME]`: servers `--remote NAME` chats with.
+    var remotes: [String: Sourced<RemoteProfile>] = [:]
     var context: Sourced<Int>?
     var system: Sourced<String>?
     var think = Sourced(ThinkDisplay.hidden, .default)
@@ -211,6 +218,9 @@ struct MagiConfig: Sendable {
         for name in file.keys(of: ["mcp_servers"]) {
             mcpServers.append(try file.mcpServer(named: name))
         }
+        for name in file.keys(of: ["remotes"]) {
+            remotes[name] = try file.remote(named: name)
+        }
         context = try file.integer(["context"], Self.contextRange)
         system = try file.string(["system"])
         if let think = try file.choice(["think"], ThinkDisplay.allCases.map(\.rawValue)) {
@@ -272,7 +282,7 @@ private struct ConfigReader {
 
     /// Every key magi knows, by table ("" for the top level); `aliases` takes any key.
     static let schema: [(table: String, keys: [String])] = [
-        ("", ["model", "context", "system", "think", "aliases", "sampling", "tools", "mcp_servers", "display"]),
+        ("", ["model", "context", "system", "think", "aliases", "sampling", "tools", "mcp_servers", "remotes", "display"]),
         ("sampling", ["temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
                       "frequency_penalty", "seed", "max_tokens"]),
         ("tools", ["enabled", "allow", "search_provider", "searxng_url", "mcp_config"]),
@@ -281,7 +291,7 @@ private struct ConfigReader {
 
     /// Rejects tables that are not tables and keys magi does not know (naming the nearest known one).
     func checkKeys() throws {
-        for table in ["aliases", "sampling", "tools", "mcp_servers", "display"] {
+        for table in ["aliases", "sampling", "tools", "mcp_servers", "remotes", "display"] {
             guard let value = value([table]) else { continue }
             guard case .object = value else { throw fail([table], "\(table) must be a table ([\(table)]), not \(kind(of: value, at: [table]))") }
         }
@@ -295,6 +305,21 @@ private struct ConfigReader {
                 throw fail(prefix + [key], "unknown key \(name)\(hint)")
             }
         }
+    }
+
+    /// `[remotes.NAME]`: `url` (required), `model`, `api_key_env` and `context`.
+    func remote(named name: String) throws -> Sourced<RemoteProfile> {
+        let key = ["remotes", name]
+        guard let entry = value(key), case .object(let members) = entry else { throw fail(key, "remotes.\(name) must be a table ([remotes.\(name)])") }
+        let known = ["url", "model", "api_key_env", "context"]
+        if let unknown = members.first(where: { !known.contains($0.key) }) {
+            throw fail(key + [unknown.key], "unknown key remotes.\(name).\(unknown.key); the keys of a remote are " + known.joined(separator: ", "))
+        }
+        guard let url = try string(key + ["url"], what: "a URL") else { throw fail(key, "remotes.\(name) needs a url") }
+        let profile = RemoteProfile(url: url.value, model: try string(key + ["model"])?.value,
+                                    apiKeyEnvironment: try string(key + ["api_key_env"], what: "a variable name")?.value,
+                                    context: try integer(key + ["context"], 8...(1 << 20))?.value)
+        return Sourced(profile, source(key))
     }
 
     /// `[mcp_servers.NAME]`, read as an entry of Claude Desktop's `mcpServers` is.
@@ -443,4 +468,13 @@ private struct ConfigReader {
         }
         return row[b.count]
     }
+}
+
+/// An OpenAI-compatible server named in config.toml (`[remotes.NAME]`).
+struct RemoteProfile: Sendable, Equatable {
+    var url: String
+    var model: String?
+    /// The environment variable holding the API key.
+    var apiKeyEnvironment: String?
+    var context: Int?
 }

@@ -121,11 +121,6 @@ struct ChatTurn {
         return "prompt: \(summary.promptTokens) new tokens, \(prompt) t/s · generation: \(summary.generatedTokens) tokens, \(generation) t/s"
             + " · context: \(session.tokens.count)/\(session.contextSize) · stop: \(summary.reason.rawValue)"
     }
-
-    /// What to say when the reply was cut by a full context window, else nil.
-    func contextFullNotice(for summary: GenerationSummary) -> String? {
-        summary.reason == .contextFull ? "stopped: the context window of \(session.contextSize) tokens is full" : nil
-    }
 }
 
 /// Why a turn could not start.
@@ -144,21 +139,6 @@ enum ChatTurnError: Error, CustomStringConvertible {
 }
 
 extension ChatTurn {
-    /// `conversation` fitted into the window by ``ContextBudget``, keeping room for an answer of
-    /// `maxTokens` (a quarter of the window when nil, and less when the messages that must stay
-    /// leave less); the fit says what was left out.
-    ///
-    /// - Throws: ``ContextBudgetError`` when the system prompt, tools and latest message alone are too
-    ///   long, ``ChatTurnError/chatFormat(_:)`` when the chat format cannot render the conversation.
-    func fit(_ conversation: Conversation, maxTokens: Int?) throws -> ContextFit {
-        do {
-            return try ContextBudget(contextSize: session.contextSize, maxAnswerTokens: maxTokens).fit(conversation, measure: measure)
-        } catch ContextBudgetError.doesNotFit(let tokens, let contextSize, _) where tokens < contextSize {
-            // What must stay fits, with less room for the answer than wished: answer in what is left.
-            return try ContextBudget(contextSize: contextSize, reserve: 1).fit(conversation, measure: measure)
-        }
-    }
-
     /// Tokens of the system prompt (`system`, else the template's) at the start of every chat prompt:
     /// what `--context-shift` keeps.
     func systemPromptLength(system: String?) -> Int {

@@ -18,29 +18,32 @@ struct REPL {
         case oneShot
     }
 
-    var turn: ChatTurn
+    /// The local engine or a remote server, whichever writes the replies.
+    var backend: any ChatBackend
     var settings: REPLSettings
     var conversation: REPLConversation
     /// The tools offered and the permissions given so far.
     let tools: ToolSetup
     /// Where every turn autosaves the conversation (nil: a script that saves nothing unless told).
     var session: SessionSlot?
-    /// The grammar every answer follows (`--grammar-file`, `--json-schema`), if any.
-    var answerConstraint: Grammar?
+    /// The shape every answer follows (`--format`, `--grammar-file`, `--json-schema`), if any.
+    var answerConstraint: AnswerConstraint?
     /// Tool calls are constrained to the offered tools and their schemas (off with `--no-constrain`).
     var constrainsToolCalls = true
     let mode: Mode
     /// `--json`: every event one JSON object on standard output.
     let json: Bool
     private let style = TerminalStyle.standardOutput
+    /// Images `/image` attached to the next message.
+    private var pendingImages: [ImageAttachment] = []
     /// The reasoning of the last reply, for `/think show`.
     private var lastReasoning = ""
     private var failed = false
 
     /// A REPL on a new conversation, or on `resumed` (whose system message `system` replaces when given).
-    init(turn: ChatTurn, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot?,
-         resumed: REPLConversation? = nil, answerConstraint: Grammar? = nil, mode: Mode = .interactive, json: Bool = false) {
-        self.turn = turn
+    init(backend: any ChatBackend, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot?,
+         resumed: REPLConversation? = nil, answerConstraint: AnswerConstraint? = nil, mode: Mode = .interactive, json: Bool = false) {
+        self.backend = backend
         self.answerConstraint = answerConstraint
         self.settings = settings
         self.tools = tools
@@ -49,7 +52,7 @@ struct REPL {
         self.json = json
         self.conversation = resumed ?? REPLConversation(system: system)
         if let system { conversation.system = system }
-        self.settings.contextSize = turn.session.contextSize
+        self.settings.contextSize = backend.contextSize
     }
 
     /// `${XDG_DATA_HOME:-~/.local/share}/magi/history` (a relative XDG_DATA_HOME is ignored, as the spec says).
@@ -67,7 +70,7 @@ struct REPL {
             InterruptSignal.install()
             TerminalRestorer.install()
             lines = LineEditor(historyPath: Self.historyPath, completion: SlashCommand.completion(before:word:))
-            let name = (turn.model.path as NSString).lastPathComponent
+            let name = backend.localTurn.map { ($0.model.path as NSString).lastPathComponent } ?? backend.modelName
             StandardError.write("magi: \(name) — /help for commands, \"\"\" for several lines, Ctrl-D to quit\n")
         case .script(let script, _):
             lines = script
@@ -101,8 +104,10 @@ struct REPL {
         }
     }
 
-    /// `-p` and pipe mode: answers `question` (after the resumed conversation, if any); returns the exit status.
-    mutating func answerOnce(_ question: String) async -> Int32 {
+    /// `-p` and pipe mode: answers `question` (after the resumed conversation, if any), with
+    /// `images` attached; returns the exit status.
+    mutating func answerOnce(_ question: String, images: [ImageAttachment] = []) async -> Int32 {
+        pendingImages = images
         await answer(question)
         return failed ? 1 : 0
     }
@@ -114,17 +119,19 @@ struct REPL {
         if retrying { next.removeLast() }
         do {
             let interruptsBefore = InterruptSignal.count
-            let model = LocalAgentModel(turn: turn, sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens,
-                                        answerConstraint: answerConstraint, constrainsToolCalls: constrainsToolCalls, requiresCall: tools.requiresCall)
-            let fit = try turn.fit(Conversation(messages: next.promptMessages + [.user(question)], tools: offeredTools),
-                                   maxTokens: settings.maxTokens)
+            let model = backend.replier(sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens, constraint: answerConstraint,
+                                        constrainsToolCalls: constrainsToolCalls, requiresCall: tools.requiresCall)
+            var message = ChatMessage.user(question)
+            message.parts += pendingImages.map(ContentPart.image)
+            let fit = try backend.fit(Conversation(messages: next.promptMessages + [message], tools: offeredTools),
+                                      maxTokens: settings.maxTokens)
             if !fit.reduction.isEmpty { notice("\(fit.reduction)") }
             next.leaveOut(fit.reduction.droppedTurns)
             let output = TurnOutput(think: settings.think, json: json, mentionsThinkShow: true)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
                                                                shouldStop: { InterruptSignal.count != interruptsBefore },
                                                                output: output.handle)
-            output.finish(summary: reply.summary, session: turn.session, interrupted: reply.wasInterrupted)
+            output.finish(summary: reply.summary, backend: backend, interrupted: reply.wasInterrupted)
             if reply.wasInterrupted && !json {
                 write(" " + style.dim("[interrupted]") + "\n\n")
             } else if case .oneShot = mode {
@@ -133,13 +140,14 @@ struct REPL {
             } else if !json {
                 write("\n\n")
             }
-            next.append(.init(question: question, replies: reply.messages, wasInterrupted: reply.wasInterrupted))
+            next.append(.init(question: question, images: pendingImages, replies: reply.messages, wasInterrupted: reply.wasInterrupted))
+            pendingImages = []
             lastReasoning = reply.messages.compactMap { $0.role == .assistant ? $0.reasoning : nil }.joined(separator: "\n\n")
             conversation = next
             autosave()
             if let summary = reply.summary {
-                if let text = turn.contextFullNotice(for: summary) { notice(text) }
-                if settings.verbose { StandardError.write(turn.statusLine(for: summary) + "\n") }
+                if let text = backend.contextFullNotice(for: summary) { notice(text) }
+                if settings.verbose { StandardError.write(backend.statusLine(for: summary) + "\n") }
             }
         } catch {
             report("\(error)")
@@ -155,24 +163,33 @@ struct REPL {
             if let system = conversation.system {
                 write(system + "\n")
             } else {
-                write(style.dim(turn.model.template.defaultSystemMessage.map { "(the template's) " + $0.content } ?? "(none)") + "\n")
+                write(style.dim(backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)") + "\n")
             }
         case .system(let text?):
             conversation.system = text
             write(style.dim("system message set") + "\n")
         case .set(.contextSize(let size)):
+            guard let turn = backend.localTurn else {
+                if var remote = backend as? RemoteBackend {
+                    remote.contextSize = size
+                    backend = remote
+                }
+                settings.apply(.contextSize(size))
+                write(style.dim("ctx is now \(size): conversations are fitted into it before they are sent") + "\n")
+                break
+            }
             let old = turn.session
             let window = ContextWindow(requested: size, model: turn.model.model,
                                        recommended: turn.model.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
             for text in window.notices { notice(text) }
-            turn = ChatTurn(model: turn.model, session: InferenceSession(model: turn.model.model, contextSize: window.size,
-                                                                          threads: old.threadCount, cacheType: old.cacheType),
-                            contextShiftKeep: turn.contextShiftKeep)
+            backend = ChatTurn(model: turn.model, session: InferenceSession(model: turn.model.model, contextSize: window.size,
+                                                                             threads: old.threadCount, cacheType: old.cacheType),
+                               contextShiftKeep: turn.contextShiftKeep)
             settings.apply(.contextSize(window.size))
             write(style.dim("ctx is now \(window.size); the next turn prefills the conversation again") + "\n")
         case .set(.format(let spec)):
             do {
-                answerConstraint = try AnswerFormat.grammar(for: spec)
+                answerConstraint = try AnswerFormat.constraint(for: spec)
                 settings.apply(.format(spec))
                 write(style.dim("format is now \(spec)") + "\n")
             } catch {
@@ -201,9 +218,9 @@ struct REPL {
         case .save(let name):
             do {
                 let sessionName = try SessionName(name)
-                var target = session ?? SessionSlot(store: .standard(), name: sessionName, model: turn.model.path)
+                var target = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
                 target.name = sessionName
-                try target.save(conversation, cache: turn.session)
+                try target.save(conversation, cache: backend.localTurn?.session)
                 session = target
                 write(style.dim("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it") + "\n")
             } catch {
@@ -212,8 +229,8 @@ struct REPL {
         case .load(let name):
             do {
                 let sessionName = try SessionName(name)
-                var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: turn.model.path)
-                let loaded = try slot.load(sessionName, cache: turn.session)
+                var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
+                let loaded = try slot.load(sessionName, cache: backend.localTurn?.session)
                 conversation = loaded.conversation
                 slot.name = sessionName
                 session = slot
@@ -237,11 +254,15 @@ struct REPL {
         case .context:
             do {
                 let messages = Conversation(messages: conversation.promptMessages, tools: offeredTools)
-                let usage = try ContextUsage(of: messages, contextSize: turn.session.contextSize, measure: turn.measure)
-                let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
+                let usage = try ContextUsage(of: messages, contextSize: backend.contextSize, measure: backend.measure)
                 let leftOut = conversation.leftOut > 0 ? "; \(conversation.leftOut) oldest exchanges left out (kept in the session)" : ""
-                write(usage.table + "\n" + style.dim("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them"
-                                                      + leftOut) + "\n")
+                if let turn = backend.localTurn {
+                    let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
+                    write(usage.table + "\n" + style.dim("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them"
+                                                          + leftOut) + "\n")
+                } else {
+                    write(usage.table + "\n" + style.dim("token counts are estimates: the server's tokenizer is not at hand" + leftOut) + "\n")
+                }
             } catch {
                 report("\(error)")
             }
@@ -271,12 +292,28 @@ struct REPL {
             case .failure(let error): report("\(name): \(error)")
             }
         case .model(nil):
-            write(turn.model.path + "\n")
-        case .model(let path?):
-            switchModel(to: path)
+            write(backend.modelName + "\n")
+        case .model(let name?):
+            if var remote = backend as? RemoteBackend {
+                remote.client.model = name
+                backend = remote
+                session?.model = remote.modelName
+                write(style.dim("now on \(remote.modelName)") + "\n")
+            } else {
+                switchModel(to: name)
+            }
         case .image(let path):
             guard FileManager.default.fileExists(atPath: (path as NSString).expandingTildeInPath) else { report("\(path): no such file"); break }
-            report("\((turn.model.path as NSString).lastPathComponent) has no vision: it reads text only, so /image cannot attach \(path)")
+            if let turn = backend.localTurn {
+                report("\((turn.model.path as NSString).lastPathComponent) has no vision: it reads text only, so /image cannot attach \(path)")
+                break
+            }
+            do {
+                pendingImages.append(try ImageAttachment(path: path))
+                write(style.dim("\(path) goes with the next message (\(pendingImages.count) attached)") + "\n")
+            } catch {
+                report("\(error)")
+            }
         case .exit:
             return false
         }
@@ -288,6 +325,7 @@ struct REPL {
         do {
             let local = try ModelLoader.load((path as NSString).expandingTildeInPath)
             if case .interactive = mode { LoadProgress.readIn(local) }
+            guard let turn = backend.localTurn else { return }
             let old = turn.session
             let window = ContextWindow(requested: settings.contextSize, model: local.model,
                                        recommended: local.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
@@ -296,7 +334,7 @@ struct REPL {
             var next = ChatTurn(model: local, session: InferenceSession(model: local.model, contextSize: contextSize, threads: old.threadCount,
                                                                        cacheType: old.cacheType))
             if turn.contextShiftKeep != nil { next.contextShiftKeep = next.systemPromptLength(system: conversation.system) }
-            turn = next
+            backend = next
             settings.contextSize = contextSize
             session?.model = local.path
             write(style.dim("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
@@ -307,12 +345,18 @@ struct REPL {
     }
 
     private func show(_ subject: ShowSubject) -> String {
+        switch subject {
+        case .params: return settings.listing
+        case .system: return conversation.system ?? backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)"
+        default: break
+        }
+        guard let turn = backend.localTurn else {
+            return "\(backend.modelName): a remote model; its server knows its details (context here: \(backend.contextSize) tokens)"
+        }
         let model = turn.model
         switch subject {
-        case .params:
-            return settings.listing
-        case .system:
-            return conversation.system ?? model.template.defaultSystemMessage.map { "(the template's) " + $0.content } ?? "(none)"
+        case .params, .system:
+            preconditionFailure("answered above")
         case .info:
             let c = model.model.configuration
             return """
@@ -367,19 +411,21 @@ struct REPL {
         var older = conversation
         older.removeLast()
         do {
-            let fit = try turn.fit(Conversation(messages: older.messages + [.user(REPLConversation.summaryRequest)]), maxTokens: settings.maxTokens)
+            let fit = try backend.fit(Conversation(messages: older.messages + [.user(REPLConversation.summaryRequest)]), maxTokens: settings.maxTokens)
             if !fit.reduction.isEmpty { notice("\(fit.reduction)") }
             let interruptsBefore = InterruptSignal.count
-            let reply = try await turn.generate(prompt: turn.promptTokens(for: fit.conversation), sampling: settings.samplingForNextAnswer(),
-                                                maxTokens: settings.maxTokens, shouldStop: { InterruptSignal.count != interruptsBefore },
-                                                output: { [style, json] event in
-                                                    guard case let .text(piece) = event else { return }
-                                                    if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.write(style.dim(piece)) }
-                                                })
+            let model = backend.replier(sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens, constraint: nil,
+                                        constrainsToolCalls: false, requiresCall: false)
+            let reply = try await model.reply(to: fit.conversation, shouldStop: { InterruptSignal.count != interruptsBefore },
+                                              output: { [style, json] event in
+                                                  guard case let .text(piece) = event else { return }
+                                                  if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.write(style.dim(piece)) }
+                                              })
             if !json { write("\n") }
-            guard !reply.wasInterrupted, !reply.text.isEmpty else { report("compaction stopped: the conversation is unchanged"); return }
+            let summary = reply.message.content
+            guard !reply.wasInterrupted, !summary.isEmpty else { report("compaction stopped: the conversation is unchanged"); return }
             let count = conversation.exchanges.count - 1
-            conversation.compact(into: reply.text.trimmingWhitespace())
+            conversation.compact(into: summary.trimmingWhitespace())
             autosave()
             write(style.dim("\(count) exchanges replaced by the summary above") + "\n")
         } catch {
@@ -389,14 +435,14 @@ struct REPL {
 
     /// The tools offered, as the chat format lists them.
     private var offeredTools: [ToolDefinition] {
-        tools.loop(model: LocalAgentModel(turn: turn, sampling: settings.sampling, maxTokens: nil, answerConstraint: nil,
-                                          constrainsToolCalls: false)).toolDefinitions
+        tools.loop(model: backend.replier(sampling: settings.sampling, maxTokens: nil, constraint: nil, constrainsToolCalls: false,
+                                          requiresCall: false)).toolDefinitions
     }
 
     /// Saves the conversation (and the KV cache, when small) to the current session, reporting a
     /// failure in one line.
     private mutating func autosave() {
-        do { try session?.save(conversation, cache: turn.session) } catch { report("autosave: \(error)") }
+        do { try session?.save(conversation, cache: backend.localTurn?.session) } catch { report("autosave: \(error)") }
     }
 
     /// What a command prints: on standard output, or as an `output` event with `--json`.

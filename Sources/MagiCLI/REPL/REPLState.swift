@@ -82,6 +82,8 @@ struct REPLConversation: Equatable {
     /// One question and the answer it got.
     struct Exchange: Equatable {
         var question: String
+        /// Images attached to the question (remote models that accept them).
+        var images: [ImageAttachment] = []
         var answer: String
         /// The reply in full when it is more than `answer`: assistant messages with their reasoning
         /// and tool calls, and tool results, in order (empty: one assistant message of `answer`).
@@ -109,7 +111,10 @@ struct REPLConversation: Equatable {
     var promptMessages: [ChatMessage] { messages(from: leftOut) }
 
     private func messages(from first: Int) -> [ChatMessage] {
-        (system.map { [.system($0)] } ?? []) + exchanges[first...].flatMap { [.user($0.question)] + $0.replies }
+        (system.map { [.system($0)] } ?? []) + exchanges[first...].flatMap { exchange in
+            let question = ChatMessage(role: .user, parts: (exchange.question.isEmpty ? [] : [.text(exchange.question)]) + exchange.images.map(ContentPart.image))
+            return [question] + exchange.replies
+        }
     }
 
     mutating func append(_ exchange: Exchange) { exchanges.append(exchange) }
@@ -152,7 +157,7 @@ struct REPLConversation: Equatable {
             guard first.role == .assistant else { throw .unexpectedRole(first.role, position: messages.count - rest.count + 1) }
             let replies = Array(rest.prefix { $0.role == .assistant || $0.role == .tool })
             rest.removeFirst(replies.count)
-            exchanges.append(Exchange(question: question.content, replies: replies))
+            exchanges.append(Exchange(question: question.content, images: question.images, replies: replies))
         }
     }
 }
@@ -160,9 +165,10 @@ struct REPLConversation: Equatable {
 extension REPLConversation.Exchange {
     /// The exchange of `question` and `replies` (assistant messages and tool results), whose answer
     /// is the text of the last assistant message; the replies are kept whole when they say more.
-    init(question: String, replies: [ChatMessage], wasInterrupted: Bool = false) {
+    init(question: String, images: [ImageAttachment] = [], replies: [ChatMessage], wasInterrupted: Bool = false) {
         let answer = replies.last { $0.role == .assistant }?.content ?? ""
-        self.init(question: question, answer: answer, steps: replies == [.assistant(answer)] ? [] : replies, wasInterrupted: wasInterrupted)
+        self.init(question: question, images: images, answer: answer, steps: replies == [.assistant(answer)] ? [] : replies,
+                  wasInterrupted: wasInterrupted)
     }
 }
 

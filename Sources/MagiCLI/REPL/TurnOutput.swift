@@ -65,9 +65,9 @@ final class TurnOutput: @unchecked Sendable {
 
     /// Ends the turn's output: the answer's last block drawn, its line ended, and in `--json` mode
     /// the usage and end events.
-    func finish(summary: GenerationSummary?, session: InferenceSession, interrupted: Bool) {
+    func finish(summary: GenerationSummary?, backend: any ChatBackend, interrupted: Bool) {
         if json {
-            if let summary { JSONEvents.emitUsage(summary, session: session) }
+            if let summary { JSONEvents.emitUsage(summary, backend: backend) }
             let reason = interrupted ? StopReason.cancelled : summary?.reason ?? .endOfGeneration
             JSONEvents.emit(.object([("type", .string("end")), ("reason", .string(reason.rawValue))]))
             return
@@ -156,13 +156,13 @@ enum JSONEvents {
         }
     }
 
-    static func emitUsage(_ summary: GenerationSummary, session: InferenceSession) {
+    static func emitUsage(_ summary: GenerationSummary, backend: any ChatBackend) {
         emit(.object([
             ("type", .string("usage")), ("prompt_tokens", .number("\(summary.promptTokens)")),
             ("generated_tokens", .number("\(summary.generatedTokens)")),
             ("prompt_tokens_per_second", .number(String(format: "%.1f", summary.promptTokensPerSecond))),
             ("generation_tokens_per_second", .number(String(format: "%.1f", summary.generationTokensPerSecond))),
-            ("context_used", .number("\(session.tokens.count)")), ("context_size", .number("\(session.contextSize)")),
+            ("context_used", backend.contextUsed.map { .number("\($0)") } ?? .null), ("context_size", .number("\(backend.contextSize)")),
         ]))
     }
 

@@ -1,11 +1,16 @@
 import CCurl
 import Foundation
 
-/// One GET request with the limits every web tool needs.
+/// One HTTP request with the limits every client needs: a GET for the web tools, a streamed POST
+/// for remote models.
 public struct HTTPRequest: Sendable {
     public var url: String
+    /// `GET`, or `POST` when there is a body.
+    public var method: String
     /// Extra header lines, such as `Accept: application/json`.
     public var headers: [String]
+    /// The request body (sent with `POST`).
+    public var body: [UInt8]?
     /// Bytes of body kept; the transfer stops there and the response is marked truncated.
     public var maxBytes: Int
     /// The whole transfer's time limit.
@@ -13,10 +18,12 @@ public struct HTTPRequest: Sendable {
     /// Redirects followed before giving up.
     public var maxRedirects: Int
 
-    public init(url: String, headers: [String] = [], maxBytes: Int = 2_000_000, timeout: Duration = .seconds(20),
-                maxRedirects: Int = 5) {
+    public init(url: String, method: String? = nil, headers: [String] = [], body: [UInt8]? = nil, maxBytes: Int = 2_000_000,
+                timeout: Duration = .seconds(20), maxRedirects: Int = 5) {
         self.url = url
+        self.method = method ?? (body == nil ? "GET" : "POST")
         self.headers = headers
+        self.body = body
         self.maxBytes = maxBytes
         self.timeout = timeout
         self.maxRedirects = maxRedirects
@@ -26,6 +33,8 @@ public struct HTTPRequest: Sendable {
 /// What a server answered.
 public struct HTTPResponse: Sendable {
     public var status: Int
+    /// The response's header fields, names lowercased (the last response's, after redirects).
+    public var headers: [String: String]
     /// The `Content-Type` header, if any.
     public var contentType: String?
     /// The URL after redirects.
@@ -86,11 +95,24 @@ public struct HTTPClient: Sendable {
 
     /// Performs `request`; the blocking transfer runs on its own thread.
     public func get(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        try await perform(request, shouldStop: { false }, receive: nil)
+    }
+
+    /// Performs `request`, handing `receive` the body of a successful (2xx) response piece by piece
+    /// as it arrives (server-sent events); any other response's body is kept in the result. The
+    /// transfer stops, as cancelled, once `shouldStop` says so.
+    public func stream(_ request: HTTPRequest, shouldStop: @escaping @Sendable () -> Bool,
+                       receive: @escaping @Sendable ([UInt8]) -> Void) async throws(HTTPError) -> HTTPResponse {
+        try await perform(request, shouldStop: shouldStop, receive: receive)
+    }
+
+    private func perform(_ request: HTTPRequest, shouldStop: @escaping @Sendable () -> Bool,
+                         receive: (@Sendable ([UInt8]) -> Void)?) async throws(HTTPError) -> HTTPResponse {
         guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw .invalidURL(request.url)
         }
         _ = Self.globalInit
-        let transfer = Transfer(limit: request.maxBytes)
+        let transfer = Transfer(limit: request.maxBytes, shouldStop: shouldStop, receive: receive)
         let agent = userAgent
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -109,13 +131,33 @@ private final class Transfer: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
     let limit: Int
+    let shouldStop: @Sendable () -> Bool
+    /// Takes a successful response's body as it arrives, instead of ``body``.
+    let receive: (@Sendable ([UInt8]) -> Void)?
     var body: [UInt8] = []
     var truncated = false
+    var headers: [String: String] = [:]
+    /// The status of the response being received (set when its header lines begin).
+    var status = 0
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, shouldStop: @escaping @Sendable () -> Bool, receive: (@Sendable ([UInt8]) -> Void)?) {
+        self.limit = limit
+        self.shouldStop = shouldStop
+        self.receive = receive
+    }
 
     func cancel() { lock.withLock { cancelled = true } }
-    var isCancelled: Bool { lock.withLock { cancelled } }
+    var isCancelled: Bool { lock.withLock { cancelled } || shouldStop() }
+
+    /// Takes one header line: a status line starts a new response (after a redirect or a 100).
+    func header(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            headers = [:]
+            status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        } else if let colon = line.firstIndex(of: ":") {
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
 
     func perform(_ request: HTTPRequest, userAgent: String) -> Result<HTTPResponse, HTTPError> {
         guard let handle = curl_easy_init() else { return .failure(.transfer("libcurl could not start a transfer")) }
@@ -136,13 +178,31 @@ private final class Transfer: @unchecked Sendable {
         magi_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
         magi_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
         magi_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+        if let body = request.body {
+            magi_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+            magi_curl_setopt_copy_postfields(handle, body)
+        }
+        if request.method != "GET" && request.method != "POST" { magi_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
         let context = Unmanaged.passUnretained(self).toOpaque()
+        magi_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+        magi_curl_setopt_header_function(handle) { data, size, count, context in
+            let n = size * count
+            if let data {
+                let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+                Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue().header(line)
+            }
+            return n
+        }
         magi_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
         magi_curl_setopt_write_function(handle) { data, size, count, context in
             let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
             let n = size * count
-            let room = transfer.limit - transfer.body.count
             guard let data else { return n }
+            if let receive = transfer.receive, (200..<300).contains(transfer.status) {
+                receive(data.withMemoryRebound(to: UInt8.self, capacity: n) { Array(UnsafeBufferPointer(start: $0, count: n)) })
+                return n
+            }
+            let room = transfer.limit - transfer.body.count
             data.withMemoryRebound(to: UInt8.self, capacity: n) { bytes in
                 transfer.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(n, max(0, room))))
             }
@@ -174,21 +234,7 @@ private final class Transfer: @unchecked Sendable {
         magi_curl_getinfo_string(handle, CURLINFO_CONTENT_TYPE, &contentType)
         var effective: UnsafeMutablePointer<CChar>?
         magi_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
-        return .success(HTTPResponse(status: status, contentType: contentType.map { String(cString: $0) },
+        return .success(HTTPResponse(status: status, headers: self.headers, contentType: contentType.map { String(cString: $0) },
                                      url: effective.map { String(cString: $0) } ?? request.url, body: body, isTruncated: truncated))
-    }
-}
-
-extension HTTPClient {
-    /// `get` for a tool: cancellation stays cancellation, any other failure becomes a result the
-    /// model can read, prefixed with `source` (the URL or the provider).
-    func getForTool(_ request: HTTPRequest, source: String) async throws(ToolError) -> HTTPResponse {
-        do {
-            return try await get(request)
-        } catch .cancelled {
-            throw .cancelled
-        } catch {
-            throw .failed("\(source): \(error)")
-        }
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import MagiChat
+import MagiEngine
+
+/// A model behind an OpenAI-compatible server (`--remote URL`): vLLM, llama.cpp's server, Ollama,
+/// Mistral's API or another `magi serve`. Conversations are fitted into ``contextSize`` by an
+/// estimate of their tokens, as the server's tokenizer is out of reach.
+struct RemoteBackend: ChatBackend {
+    var client: RemoteChatClient
+    var contextSize: Int
+
+    init(client: RemoteChatClient, contextSize: Int) {
+        self.client = client
+        self.contextSize = contextSize
+    }
+
+    var modelName: String { "\(client.model) at \(client.baseURL)" }
+    var contextUsed: Int? { nil }
+    var defaultSystemMessage: String? { nil }
+    var localTurn: ChatTurn? { nil }
+
+    /// Magistral's card settings when the model's name says Magistral.
+    var recommendedSampling: SamplingParameters? {
+        guard client.model.lowercased().contains("magistral"), let card = RecommendedSettings.forFormat(.mistralV13) else { return nil }
+        var p = SamplingParameters()
+        p.temperature = card.temperature
+        p.topP = Double(card.topP)
+        return p
+    }
+
+    func replier(sampling: SamplingParameters, maxTokens: Int?, constraint: AnswerConstraint?, constrainsToolCalls: Bool,
+                 requiresCall: Bool) -> any AgentModel {
+        var options = RemoteChatClient.Options()
+        options.temperature = sampling.temperature
+        options.topP = sampling.topP
+        options.seed = sampling.seed
+        options.maxTokens = maxTokens
+        options.responseFormat = constraint?.responseFormat
+        options.grammar = constraint?.gbnf
+        options.requiresToolCall = requiresCall
+        return RemoteAgentModel(client: client, options: options)
+    }
+
+    /// About one token per 3.5 bytes of rendered JSON (a little above what BPE vocabularies give
+    /// English and code, so the estimate errs on the side of room).
+    func measure(_ conversation: Conversation) throws -> Int {
+        let messages = conversation.messages.map { OpenAIWireFormat.json(for: $0).compactText.utf8.count }.reduce(0, +)
+        let tools = conversation.tools.map { OpenAIWireFormat.json(for: $0).compactText.utf8.count }.reduce(0, +)
+        return (messages + tools) * 2 / 7 + 4 * conversation.messages.count
+    }
+
+    func statusLine(for summary: GenerationSummary) -> String {
+        let wait = String(format: "%.2f", summary.promptSeconds)
+        let generation = String(format: "%.1f", summary.generationTokensPerSecond)
+        return "\(client.model) at \(client.baseURL) · prompt: \(summary.promptTokens) tokens, first piece after \(wait) s"
+            + " · generation: \(summary.generatedTokens) tokens, \(generation) t/s · stop: \(summary.reason.rawValue)"
+    }
+}
+
+/// A remote model as the agent loop's ``AgentModel``: one streamed request per reply.
+struct RemoteAgentModel: AgentModel {
+    let client: RemoteChatClient
+    let options: RemoteChatClient.Options
+
+    func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
+               output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
+        var options = options
+        // `required` applies to the turn's first reply; after the results the model may answer.
+        if conversation.messages.last?.role != .user { options.requiresToolCall = false }
+        let reply = try await client.reply(to: conversation, options: options, shouldStop: shouldStop, output: output)
+        let reason: StopReason
+        switch reply.finishReason {
+        case _ where reply.wasStopped: reason = .cancelled
+        case "length"?: reason = .maxTokens
+        default: reason = .endOfGeneration
+        }
+        let summary = GenerationSummary(reason: reason, promptTokens: reply.promptTokens ?? 0, promptSeconds: reply.waitSeconds,
+                                        generatedTokens: reply.completionTokens ?? 0, generationSeconds: reply.streamSeconds)
+        return AgentReply(message: reply.message, wasInterrupted: reply.wasStopped, summary: summary)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// `magi --remote` against real OpenAI-compatible servers on loopback: `magi serve`, and llama.cpp's
+/// server when scripts/build-llamacpp has built it.
+@Suite(.serialized) struct RemoteCommandLineTests {
+    let cli = CommandLineTests()
+    static let question = "What is the capital of France?"
+
+    /// A home of its own, so sessions and history land in a temporary folder.
+    static func home() throws -> String {
+        let home = NSTemporaryDirectory() + "magi-remote-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        return home
+    }
+
+    /// The JSON events of a run, one object per line.
+    static func events(_ output: String) -> [[String: Any]] {
+        output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// `arguments` run against a fresh `magi serve` (each server's first request prefills the whole
+    /// prompt, as the local run does, so greedy output is the same token for token).
+    func remote(_ arguments: [String]) throws -> CommandLineTests.Outcome {
+        let server = try ServeProcess(arguments: [])
+        defer { server.stop() }
+        return try cli.magi(["--remote", "http://127.0.0.1:\(server.port)/v1"] + arguments)
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func aRemoteAnswerEqualsTheLocalOneAndStreamsItsEvents() throws {
+        let local = try cli.magi(["-p", Self.question, "--temp", "0", "-n", "24", "-t", "2"])
+        let remote = try remote(["-p", Self.question, "--temp", "0", "-n", "24"])
+        #expect(remote.status == 0, "\(remote.stderr)")
+        #expect(!local.stdout.isEmpty && remote.stdout == local.stdout, "remote \(remote.stdout) / local \(local.stdout)")
+        let events = Self.events(try self.remote(["-p", Self.question, "--temp", "0", "-n", "24", "--json"]).stdout)
+        let answer = events.filter { $0["type"] as? String == "answer" }.compactMap { $0["text"] as? String }.joined()
+        #expect(answer + "\n" == local.stdout)
+        let usage = events.first { $0["type"] as? String == "usage" }
+        #expect(usage?["generated_tokens"] as? Int == 24 && usage?["prompt_tokens"] as? Int ?? 0 > 10, "\(events)")
+        #expect(events.last?["type"] as? String == "end" && events.last?["reason"] as? String == "maxTokens")
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func toolCallsComeBackAsTheLocalEngineMakesThem() throws {
+        let arguments = ["-p", "What is 12 * 34? Use the calculator.", "--tools", "calculator", "--tool-choice", "required", "--yes",
+                         "--temp", "0", "-n", "80", "--json", "-t", "2"]
+        let local = Self.events(try cli.magi(arguments).stdout)
+        let remote = Self.events(try self.remote(Array(arguments.dropLast(2))).stdout)
+        let call = { (events: [[String: Any]]) in events.first { $0["type"] as? String == "tool_call" } }
+        #expect(call(remote)?["name"] as? String == "calculator", "\(remote)")
+        #expect((call(remote)?["arguments"] as? [String: Any])?["expression"] as? String == (call(local)?["arguments"] as? [String: Any])?["expression"] as? String)
+        // The call ran here and its result (or its error) went back to the server.
+        #expect(remote.contains { $0["type"] as? String == "tool_result" && $0["name"] as? String == "calculator" }, "\(remote)")
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func schemasAndGrammarsReachTheServer() throws {
+        let server = try ServeProcess(arguments: [])
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/v1"
+        // A JSON Schema goes as response_format.
+        let schema = #"{"type": "object", "properties": {"city": {"enum": ["Paris", "Lyon"]}, "rank": {"type": "integer"}}, "required": ["city", "rank"], "additionalProperties": false}"#
+        let shaped = try cli.magi(["--remote", url, "-p", "Name a French city.", "--json-schema", schema, "--temp", "0", "-n", "40"])
+        let object = try JSONSerialization.jsonObject(with: Data(shaped.stdout.utf8)) as? [String: Any]
+        #expect(["Paris", "Lyon"].contains(object?["city"] as? String) && object?["rank"] is Int && object?.count == 2, "\(shaped.stdout)")
+        // A GBNF grammar goes as llama.cpp's `grammar`; the server's reasoning field comes back as reasoning.
+        let grammar = NSTemporaryDirectory() + "magi-think-\(UUID().uuidString).gbnf"
+        try #"root ::= "<think>" [a-z ]{5,20} "</think>" "Paris.""#.write(toFile: grammar, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: grammar) }
+        let events = Self.events(try cli.magi(["--remote", url, "-p", Self.question, "--grammar-file", grammar, "--temp", "0", "-n", "40", "--json"]).stdout)
+        let text = { (type: String) in events.filter { $0["type"] as? String == type }.compactMap { $0["text"] as? String }.joined() }
+        #expect(text("reasoning").count >= 5 && text("answer") == "Paris.", "\(events)")
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func theKeyComesFromTheEnvironmentAndNeverReachesTheSession() throws {
+        let server = try ServeProcess(arguments: ["--api-key", "sekrit-123"])
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/v1"
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let environment = ["HOME": home, "XDG_DATA_HOME": home + "/data"]
+        let refused = try cli.magi(["--remote", url, "-p", "hi"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("refused the API key (401)") && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        let script = "Say hello.\n/save remote-chat\n"
+        let run = try cli.magi(["--remote", url, "-m", "SmolLM2-135M-Instruct.Q4_1", "-s", "--temp", "0", "-n", "8"], stdin: script,
+                               environment: environment.merging(["MAGI_API_KEY": "sekrit-123"]) { $1 })
+        #expect(run.status == 0, "\(run.stderr)")
+        let saved = try String(contentsOfFile: home + "/data/magi/sessions/remote-chat.json", encoding: .utf8)
+        #expect(saved.contains("Say hello.") && !saved.contains("sekrit-123"))
+        let missing = try cli.magi(["--remote", url, "--api-key-env", "MAGI_TEST_NO_SUCH_KEY", "-p", "hi"], environment: environment)
+        #expect(missing.status == 1 && missing.stderr.contains("put it in the environment variable MAGI_TEST_NO_SUCH_KEY"), "\(missing.stderr)")
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func badRemotesAndImagesGiveOneLineErrors() throws {
+        let server = try ServeProcess(arguments: [])
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/v1"
+        let unreachable = try cli.magi(["--remote", "http://127.0.0.1:1/v1", "-m", "x", "-p", "hi"])
+        #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach http://127.0.0.1:1/v1/chat/completions"), "\(unreachable.stderr)")
+        let unknown = try cli.magi(["--remote", url, "-m", "no-such-model", "-p", "hi"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("(404): The model 'no-such-model' does not exist"), "\(unknown.stderr)")
+        let notURL = try cli.magi(["--remote", "nowhere", "-p", "hi"])
+        #expect(notURL.status == 1 && notURL.stderr.contains("--remote nowhere: neither an http(s) URL nor a remote of config.toml"), "\(notURL.stderr)")
+        // An image goes to the server as a data URL; this one's model reads text only and says so.
+        let png = NSTemporaryDirectory() + "magi-\(UUID().uuidString).png"
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: URL(fileURLWithPath: png))
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        let image = try cli.magi(["--remote", url, "-p", "What is this?", "-i", png])
+        #expect(image.status == 1 && image.stderr.contains("answered 400: this model does not accept images"), "\(image.stderr)")
+        let local = try cli.magi(["-p", "What is this?", "-i", png])
+        #expect(local.status == 1 && local.stderr.contains("the local engine reads text only"), "\(local.stderr)")
+        let notImage = try cli.magi(["--remote", url, "-p", "What is this?", "-i", "/etc/hostname"])
+        #expect(notImage.status == 1 && notImage.stderr.contains("/etc/hostname is not a PNG, JPEG, GIF or WebP image"), "\(notImage.stderr)")
+    }
+
+    /// llama.cpp's server, built by scripts/build-llamacpp (not in CI: it takes ten minutes to build).
+    static var llamaServer: String? {
+        let path = ProcessInfo.processInfo.environment["MAGI_LLAMA_SERVER"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.scratch/llama.cpp/build/bin/llama-server").standardized.path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel && llamaServer != nil)) func llamaCppsServerDrivesTheSameChat() throws {
+        let port = 18_000 + Int.random(in: 0..<2000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Self.llamaServer!)
+        server.arguments = ["-m", CommandLineTests.magiHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf", "--port", String(port), "-t", "2", "-c", "2048", "--jinja"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }  // it waits on open slots when asked to stop
+        let url = "http://127.0.0.1:\(port)/v1"
+        let wait = Process()
+        wait.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        wait.arguments = ["python3", "-c", """
+            import time, urllib.request
+            for _ in range(240):
+                try:
+                    if b"ok" in urllib.request.urlopen("http://127.0.0.1:\(port)/health", timeout=2).read(): raise SystemExit(0)
+                except OSError: time.sleep(0.5)
+            raise SystemExit(1)
+            """]
+        try wait.run()
+        wait.waitUntilExit()
+        try #require(wait.terminationStatus == 0, "llama-server did not start")
+        let answer = try cli.magi(["--remote", url, "-p", Self.question, "--temp", "0", "-n", "24", "--json"])
+        #expect(answer.status == 0, "\(answer.stderr)")
+        #expect(answer.stdout.contains(#""type":"answer""#) && answer.stdout.contains(#""type":"end""#), "\(answer.stdout)")
+        let tools = try cli.magi(["--remote", url, "-p", "What is 12 * 34? Use the calculator.", "--tools", "calculator", "--tool-choice", "required",
+                                  "--yes", "--max-tool-steps", "2", "--temp", "0", "-n", "60", "--json"])
+        #expect(tools.status == 0 && tools.stdout.contains(#""type":"tool_call","name":"calculator""#), "\(tools.stdout) \(tools.stderr)")
+    }
+}
