@@ -3,6 +3,7 @@
 #include "magi_internal.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 
 static magi_kernel_table g_scalar;
 static magi_kernel_table g_best;
@@ -40,6 +41,8 @@ static inline const magi_kernel_table *magi_table(void) {
         if (atomic_compare_exchange_strong(&g_state, &expected, 1)) {
             magi_init_tables();
             atomic_store_explicit(&g_state, 2, memory_order_release);
+            const char *forced = getenv("MAGI_ISA"); // e.g. MAGI_ISA=avx2 to measure that path
+            if (forced && *forced) magi_force_isa(forced);
         } else {
             while (atomic_load_explicit(&g_state, memory_order_acquire) != 2) { }
         }

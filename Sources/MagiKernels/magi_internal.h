@@ -257,6 +257,7 @@ void magi_init_avx2_table(magi_kernel_table *t);
 void magi_init_avx512_table(magi_kernel_table *t);
 void magi_init_avx512vnni_table(magi_kernel_table *t);
 void magi_init_gemm_avx512vnni(magi_kernel_table *t);
+void magi_init_gemm_avx2(magi_kernel_table *t);
 #endif
 #if defined(__aarch64__)
 void magi_init_neon_table(magi_kernel_table *t);

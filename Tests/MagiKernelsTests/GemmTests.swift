@@ -38,7 +38,9 @@ struct GemmTests {
         for t in Self.types { #expect(magi_gemm_group(t) == ([T.q2_K, T.q3_K, T.q6_K].contains(t) ? 16 : 32)) }
         for t in [T.f32, T.f16, T.bf16, T.q8_1, T.q8_K] { #expect(magi_gemm_group(t) == 0 && magi_gemm_fast(t) == 0) }
         withScalar(true) { #expect(magi_gemm_fast(T.q4_0) == 0) }
-        if String(cString: magi_kernel_isa()) == "avx512vnni" { #expect(magi_gemm_fast(T.q4_0) == 1) }
+        for isa in availableISAs where ["avx2", "avx512", "avx512vnni"].contains(isa) {
+            withISA(isa) { #expect(magi_gemm_fast(T.q4_0) == 1 && magi_gemm_fast(T.q6_K) == 1, "\(isa)") }
+        }
     }
 
     /// Activations: within half a step of the input per group, s = d·Σq, identical bytes in every path.

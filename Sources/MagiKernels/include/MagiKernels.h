@@ -100,7 +100,8 @@ void magi_swiglu_f32(int64_t n, float *gate, const float *up);
 /// Rounds `n` floats to IEEE half precision (nearest, ties to even), as ggml does.
 void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y);
 
-/// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar".
+/// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar". The
+/// environment variable MAGI_ISA names one to use instead, if this CPU supports it.
 const char *magi_kernel_isa(void);
 /// Forces the scalar reference kernels (1) or restores run-time dispatch (0). For tests and benchmarks.
 void magi_force_scalar(int on);
