@@ -90,6 +90,27 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("put it in the environment variable MAGI_TEST_NO_SUCH_KEY"), "\(missing.stderr)")
     }
 
+    @Test(.enabled(if: CommandLineTests.hasModel)) func aConfigProfileNamesTheServerTheModelAndTheKeyVariable() throws {
+        let server = try ServeProcess(arguments: ["--api-key", "k-42"])
+        defer { server.stop() }
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let config = home + "/config.toml"
+        try """
+            [remotes.here]
+            url = "http://127.0.0.1:\(server.port)/v1"
+            model = "SmolLM2-135M-Instruct.Q4_1"
+            api_key_env = "HERE_KEY"
+            context = 2048
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try cli.magi(["--remote", "here", "-p", Self.question, "--temp", "0", "-n", "8", "--json"],
+                               environment: ["MAGI_CONFIG": config, "HERE_KEY": "k-42", "HOME": home])
+        #expect(run.status == 0 && run.stdout.contains(#""context_size":2048"#), "\(run.stdout) \(run.stderr)")
+        try "[remotes.here]\nurl = \"http://x\"\nkey = \"secret\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let bad = try cli.magi(["--remote", "here", "-p", "hi"], environment: ["MAGI_CONFIG": config, "HOME": home])
+        #expect(bad.status == 1 && bad.stderr.contains("config.toml:3: unknown key remotes.here.key"), "\(bad.stderr)")
+    }
+
     @Test(.enabled(if: CommandLineTests.hasModel)) func badRemotesAndImagesGiveOneLineErrors() throws {
         let server = try ServeProcess(arguments: [])
         defer { server.stop() }
