@@ -28,13 +28,14 @@ import Testing
         let session = InferenceSession(model: model, contextSize: base.contextSize, threads: 2)
         let result = try PerplexityEvaluator(session: session, bos: vocabulary.bosID).run(tokens: [], contextSize: base.contextSize, base: base)
         let d = try #require(result.divergence)
-        // llama.cpp measures mean KLD 0.0004 (max 0.007) on this file; magi's float prefill is exact to rounding.
-        #expect(d.meanKLD < 1e-4, "mean KLD \(d.meanKLD)")
-        #expect(d.maximumKLD < 1e-3, "max KLD \(d.maximumKLD)")
-        #expect(d.sameTopRate == 1)
+        // llama.cpp measures mean KLD 0.0004 (max 0.007) on this file; magi's prefill multiplies
+        // 8-bit activations as llama.cpp does (it measured 0.00033, max 0.0068, 99.2 % same top).
+        #expect(d.meanKLD < 5e-4, "mean KLD \(d.meanKLD)")
+        #expect(d.maximumKLD < 0.01, "max KLD \(d.maximumKLD)")
+        #expect(d.sameTopRate >= 0.98, "same top \(d.sameTopRate)")
     }
 
-    /// The decode path (Q8_K activations into the Q4_K/Q6_K integer kernels) against the float prefill.
+    /// The decode path (Q8_K activations into the Q4_K/Q6_K integer kernels) against the batched prefill.
     @Test(.enabled(if: available)) func decodeAgreesWithPrefill() throws {
         let base = try LogitsFileReader(path: TestEnvironment.fixtures + "/" + Self.exact)
         let tokens = Array(base.tokens.prefix(48))
