@@ -103,7 +103,8 @@ import Testing
         let usage = try #require(events.first { $0["type"] as? String == "usage" })
         #expect((usage["generated_tokens"] as? Int ?? 0) > 0 && (usage["prompt_tokens"] as? Int ?? 0) > 0)
         #expect(usage["context_size"] as? Int == 4096)
-        #expect(events.last?["type"] as? String == "end" && events.last?["reason"] as? String == "endOfGeneration")
+        let reason = usage["generated_tokens"] as? Int == 24 ? "maxTokens" : "endOfGeneration"
+        #expect(events.last?["type"] as? String == "end" && events.last?["reason"] as? String == reason)
     }
 
     @Test(.enabled(if: CommandLineTests.hasModel)) func jsonEventsShowToolCallsAndResults() throws {

@@ -158,11 +158,13 @@ def api():
     def _():
         # llama.cpp's `grammar` extension pins a reasoning model's shape on the small test model.
         grammar = 'root ::= "<think>" [a-z ]{5,30} "</think>" [A-Z] [a-z ]{3,20} "."'
+        ask("Say hi.", max_tokens=2)  # the same cache state before both requests
         whole = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Think, then answer."}],
                                                temperature=0, max_tokens=60, extra_body={"grammar": grammar})
         m = whole.choices[0].message
         thought = m.model_extra.get("reasoning_content")
         ok = thought and m.model_extra.get("reasoning") == thought and "<think>" not in m.content and m.content.endswith(".")
+        ask("Say hi.", max_tokens=2)
         stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Think, then answer."}],
                                                 temperature=0, max_tokens=60, extra_body={"grammar": grammar}, stream=True)
         streamed_thought, streamed_text = "", ""
