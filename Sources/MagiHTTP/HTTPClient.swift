@@ -5,11 +5,9 @@ import Foundation
 /// for remote models.
 public struct HTTPRequest: Sendable {
     public var url: String
-    /// `GET`, or `POST` when there is a body.
-    public var method: String
     /// Extra header lines, such as `Accept: application/json`.
     public var headers: [String]
-    /// The request body (sent with `POST`).
+    /// The body of a POST; nil for a GET.
     public var body: [UInt8]?
     /// Bytes of body kept; the transfer stops there and the response is marked truncated.
     public var maxBytes: Int
@@ -18,10 +16,9 @@ public struct HTTPRequest: Sendable {
     /// Redirects followed before giving up.
     public var maxRedirects: Int
 
-    public init(url: String, method: String? = nil, headers: [String] = [], body: [UInt8]? = nil, maxBytes: Int = 2_000_000,
+    public init(url: String, headers: [String] = [], body: [UInt8]? = nil, maxBytes: Int = 2_000_000,
                 timeout: Duration = .seconds(20), maxRedirects: Int = 5) {
         self.url = url
-        self.method = method ?? (body == nil ? "GET" : "POST")
         self.headers = headers
         self.body = body
         self.maxBytes = maxBytes
@@ -182,7 +179,6 @@ private final class Transfer: @unchecked Sendable {
             magi_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
             magi_curl_setopt_copy_postfields(handle, body)
         }
-        if request.method != "GET" && request.method != "POST" { magi_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
         let context = Unmanaged.passUnretained(self).toOpaque()
         magi_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
         magi_curl_setopt_header_function(handle) { data, size, count, context in

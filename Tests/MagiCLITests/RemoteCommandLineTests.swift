@@ -1,5 +1,7 @@
 import Foundation
+import MagiChat
 import Testing
+@testable import MagiCLI
 
 /// `magi --remote` against real OpenAI-compatible servers on loopback: `magi serve`, and llama.cpp's
 /// server when scripts/build-llamacpp has built it.
@@ -131,6 +133,18 @@ import Testing
         #expect(local.status == 1 && local.stderr.contains("the local engine reads text only"), "\(local.stderr)")
         let notImage = try cli.magi(["--remote", url, "-p", "What is this?", "-i", "/etc/hostname"])
         #expect(notImage.status == 1 && notImage.stderr.contains("/etc/hostname is not a PNG, JPEG, GIF or WebP image"), "\(notImage.stderr)")
+    }
+
+    @Test func aRemoteWindowCountsAnImageAsTokensNotAsItsBytes() throws {
+        let png = NSTemporaryDirectory() + "magi-\(UUID().uuidString).png"
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 7, count: 1 << 20)).write(to: URL(fileURLWithPath: png))
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        let backend = RemoteBackend(client: RemoteChatClient(baseURL: "http://127.0.0.1:1/v1", model: "m", apiKey: nil), contextSize: 40_000)
+        let text = Conversation(messages: [.user("What is in this picture?")])
+        var withImage = text
+        withImage.messages[0].parts.append(.image(try ImageAttachment(path: png)))
+        #expect(try backend.measure(withImage) - backend.measure(text) == 1024)
+        #expect(try backend.fit(withImage, maxTokens: 100).conversation == withImage)
     }
 
     /// llama.cpp's server, built by scripts/build-llamacpp (not in CI: it takes ten minutes to build).

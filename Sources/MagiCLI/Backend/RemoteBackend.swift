@@ -42,11 +42,17 @@ struct RemoteBackend: ChatBackend {
     }
 
     /// About one token per 3.5 bytes of rendered JSON (a little above what BPE vocabularies give
-    /// English and code, so the estimate errs on the side of room).
+    /// English and code, so the estimate errs on the side of room), and an image as the 1,024
+    /// tokens a Pixtral-type encoder gives a picture of about 512×512, not as its base64 bytes.
     func measure(_ conversation: Conversation) throws -> Int {
-        let messages = conversation.messages.map { OpenAIWireFormat.json(for: $0).compactText.utf8.count }.reduce(0, +)
+        var images = 0
+        let messages = conversation.messages.map { message in
+            var text = message
+            text.parts.removeAll { part in if case .image = part { images += 1; return true } else { return false } }
+            return OpenAIWireFormat.json(for: text).compactText.utf8.count
+        }.reduce(0, +)
         let tools = conversation.tools.map { OpenAIWireFormat.json(for: $0).compactText.utf8.count }.reduce(0, +)
-        return (messages + tools) * 2 / 7 + 4 * conversation.messages.count
+        return (messages + tools) * 2 / 7 + 4 * conversation.messages.count + 1024 * images
     }
 
     func statusLine(for summary: GenerationSummary) -> String {

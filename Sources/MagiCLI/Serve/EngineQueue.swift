@@ -3,9 +3,6 @@ actor EngineQueue {
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    /// Requests waiting for the engine now (not counting the one it serves).
-    var waitingCount: Int { waiting.count }
-
     /// Runs `work` once the engine is free, holding it until `work` ends however it ends.
     func run<T>(_ work: () async throws -> T) async rethrows -> T {
         if busy {

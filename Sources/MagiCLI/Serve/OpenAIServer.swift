@@ -35,25 +35,22 @@ struct OpenAIServer: Sendable {
                                           "owned_by": .string("magi")])
             return Self.json(.object(["object": .string("list"), "data": .array([model])]))
         }
-        router.post("/v1/chat/completions") { request, _ in
-            try authorize(request)
-            let body = try await Self.body(of: request)
-            do {
-                return try await respond(to: try CompletionRequest(chat: body, defaults: defaults), chat: true)
-            } catch let error as OpenAIFormatError {
-                throw APIError(status: .badRequest, error.message, param: error.param)
-            }
-        }
-        router.post("/v1/completions") { request, _ in
-            try authorize(request)
-            let body = try await Self.body(of: request)
-            do {
-                return try await respond(to: try CompletionRequest(completion: body, defaults: defaults), chat: false)
-            } catch let error as OpenAIFormatError {
-                throw APIError(status: .badRequest, error.message, param: error.param)
-            }
-        }
+        router.post("/v1/chat/completions") { request, _ in try await complete(request, chat: true) }
+        router.post("/v1/completions") { request, _ in try await complete(request, chat: false) }
         return router
+    }
+
+    /// A chat (or legacy) completion request, read, checked and answered; a bad field is a 400.
+    private func complete(_ request: Request, chat: Bool) async throws -> Response {
+        try authorize(request)
+        let body = try await Self.body(of: request)
+        let completion: CompletionRequest
+        do {
+            completion = chat ? try CompletionRequest(chat: body, defaults: defaults) : try CompletionRequest(completion: body, defaults: defaults)
+        } catch {
+            throw APIError(status: .badRequest, error.message, param: error.param)
+        }
+        return try await respond(to: completion, chat: chat)
     }
 
     private func authorize(_ request: Request) throws {
