@@ -59,7 +59,7 @@ struct ToolCallGrammar {
                 (key: "$defs", value: .object(defs)),
             ])
             let rules = try Self.rules(of: document, root: nil)
-            let call = tools.enumerated().map { "\(Self.literal($0.element.name))\(callID) <[\(args)]> ref-magi-tool-\($0.offset)" }
+            let call = tools.enumerated().map { "\(JSONSchemaGrammar.literal($0.element.name))\(callID) <[\(args)]> ref-magi-tool-\($0.offset)" }
             let body = "call ::= " + call.joined(separator: " | ") + "\n" + (callID.isEmpty ? "" : "call-id ::= [a-zA-Z0-9]{9}\n") + rules
             trigger = GrammarTrigger(tokens: [calls])
             gbnf = "root ::= call (<[\(calls)]> call)*\n" + body
@@ -102,22 +102,6 @@ struct ToolCallGrammar {
     /// (which has no text to match), else its text.
     private static func marker(_ text: String, _ tokenizer: Tokenizer) -> String {
         if let id = tokenizer.tokenID(for: text), tokenizer.isControl(id) { return "<[\(id)]>" }
-        return literal(text)
-    }
-
-    /// `text` as a GBNF string literal.
-    private static func literal(_ text: String) -> String {
-        var out = "\""
-        for s in text.unicodeScalars {
-            switch s {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(s)
-            }
-        }
-        return out + "\""
+        return JSONSchemaGrammar.literal(text)
     }
 }

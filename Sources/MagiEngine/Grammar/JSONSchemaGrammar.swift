@@ -50,8 +50,8 @@ public struct JSONSchemaGrammar {
     /// The compiled grammar.
     public func grammar() throws -> Grammar { try Grammar(gbnf: gbnf) }
 
-    /// A GBNF string literal spelling `text` exactly.
-    static func literal(_ text: String) -> String {
+    /// A GBNF string literal spelling `text` exactly (control characters escaped).
+    public static func literal(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
