@@ -1,3 +1,5 @@
+import MagiEngine
+
 /// What a model card recommends: the system prompt and sampling to use with the model.
 public struct RecommendedSettings: Sendable, Equatable {
     /// The model these settings are published for.
@@ -33,6 +35,17 @@ public struct RecommendedSettings: Sendable, Equatable {
             .text("Here, provide a self-contained response."),
         ]),
         temperature: 0.7, topP: 0.95, minP: nil, contextQualityLimit: 40_000)
+
+    /// The card's sampling as the engine's parameters: its temperature and top-p, min-p when it
+    /// names one, and no top-k.
+    public var sampling: SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature
+        p.topP = Double(topP)
+        p.topK = 0
+        p.minP = minP ?? 0
+        return p
+    }
 
     /// The settings of the model family a format belongs to, if magi knows them (v13: Magistral).
     public static func forFormat(_ format: ChatFormat) -> RecommendedSettings? {

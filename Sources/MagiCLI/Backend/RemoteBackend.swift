@@ -21,11 +21,7 @@ struct RemoteBackend: ChatBackend {
 
     /// Magistral's card settings when the model's name says Magistral.
     var recommendedSampling: SamplingParameters? {
-        guard client.model.lowercased().contains("magistral"), let card = RecommendedSettings.forFormat(.mistralV13) else { return nil }
-        var p = SamplingParameters()
-        p.temperature = card.temperature
-        p.topP = Double(card.topP)
-        return p
+        client.model.lowercased().contains("magistral") ? RecommendedSettings.forFormat(.mistralV13)?.sampling : nil
     }
 
     func replier(sampling: SamplingParameters, maxTokens: Int?, constraint: AnswerConstraint?, constrainsToolCalls: Bool,
@@ -41,18 +37,21 @@ struct RemoteBackend: ChatBackend {
         return RemoteAgentModel(client: client, options: options)
     }
 
-    /// About one token per 3.5 bytes of rendered JSON (a little above what BPE vocabularies give
-    /// English and code, so the estimate errs on the side of room), and an image as the 1,024
-    /// tokens a Pixtral-type encoder gives a picture of about 512×512, not as its base64 bytes.
+    /// About one token per 3.5 bytes of text (a little above what BPE vocabularies give English and
+    /// code, so the estimate errs on the side of room): the server's tokenizer is out of reach.
+    static func estimatedTokens(_ text: String) -> Int { (text.utf8.count * 2 + 6) / 7 }
+
+    /// The messages and tools as rendered JSON, estimated by ``estimatedTokens(_:)``, and an image
+    /// as the 1,024 tokens a Pixtral-type encoder gives a picture of about 512×512, not as its bytes.
     func measure(_ conversation: Conversation) throws -> Int {
         var images = 0
         let messages = conversation.messages.map { message in
             var text = message
             text.parts.removeAll { part in if case .image = part { images += 1; return true } else { return false } }
-            return OpenAIWireFormat.json(for: text).compactText.utf8.count
+            return Self.estimatedTokens(OpenAIWireFormat.json(for: text).compactText)
         }.reduce(0, +)
-        let tools = conversation.tools.map { OpenAIWireFormat.json(for: $0).compactText.utf8.count }.reduce(0, +)
-        return (messages + tools) * 2 / 7 + 4 * conversation.messages.count + 1024 * images
+        let tools = conversation.tools.map { Self.estimatedTokens(OpenAIWireFormat.json(for: $0).compactText) }.reduce(0, +)
+        return messages + tools + 4 * conversation.messages.count + 1024 * images
     }
 
     func statusLine(for summary: GenerationSummary) -> String {

@@ -58,14 +58,7 @@ struct ChatTurn {
 
     /// The model card's sampling for this model's family, if magi knows it (Magistral: 0.7 / 0.95).
     var recommendedSampling: SamplingParameters? {
-        model.template.format.flatMap(RecommendedSettings.forFormat).map { card in
-            var p = SamplingParameters()
-            p.temperature = card.temperature
-            p.topP = Double(card.topP)
-            p.topK = 0
-            p.minP = card.minP ?? 0
-            return p
-        }
+        model.template.format.flatMap(RecommendedSettings.forFormat)?.sampling
     }
 
     /// Generates a reply to `prompt`, handing `output` the reasoning, answer text and tool calls

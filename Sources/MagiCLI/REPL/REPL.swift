@@ -348,15 +348,20 @@ struct REPL {
         switch subject {
         case .params: return settings.listing
         case .system: return conversation.system ?? backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)"
-        default: break
+        case .info, .template, .license:
+            guard let turn = backend.localTurn else {
+                return "\(backend.modelName): a remote model; its server knows its details (context here: \(backend.contextSize) tokens)"
+            }
+            return Self.details(subject, of: turn)
         }
-        guard let turn = backend.localTurn else {
-            return "\(backend.modelName): a remote model; its server knows its details (context here: \(backend.contextSize) tokens)"
-        }
+    }
+
+    /// `/show info|template|license` of the local model: what its file and session say.
+    private static func details(_ subject: ShowSubject, of turn: ChatTurn) -> String {
         let model = turn.model
         switch subject {
         case .params, .system:
-            preconditionFailure("answered above")
+            preconditionFailure("/show \(subject) is answered without the model file")
         case .info:
             let c = model.model.configuration
             return """
