@@ -36,6 +36,17 @@ enum AnswerFormat {
     /// The JSON Schema in the file at `path`.
     static func constraint(schemaFile path: String) throws -> AnswerConstraint { try constraint(forSchema: read(path), named: path) }
 
+    /// `--json-schema`'s value: a schema as JSON text when it starts with `{` or is `true` / `false`
+    /// (after leading spaces), else the path of a file holding one.
+    static func constraint(schemaTextOrFile value: String) throws -> AnswerConstraint {
+        let text = value.drop(while: \.isWhitespace)
+        if text.hasPrefix("{") || text == "true" || text == "false" { return try constraint(forSchema: value, named: "--json-schema") }
+        guard FileManager.default.isReadableFile(atPath: UserFolders().expandingTilde(value)) else {
+            throw CLIError("--json-schema: '\(value.prefix(60))' is neither a JSON Schema (which starts with '{') nor a readable file")
+        }
+        return try constraint(schemaFile: value)
+    }
+
     /// The JSON Schema `schema`; `name` says where it came from in errors.
     static func constraint(forSchema schema: String, named name: String) throws -> AnswerConstraint {
         do {
@@ -51,7 +62,7 @@ enum AnswerFormat {
     }
 
     private static func read(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
+        guard let data = FileManager.default.contents(atPath: UserFolders().expandingTilde(path)) else {
             throw CLIError("cannot read \(path)")
         }
         return String(decoding: data, as: UTF8.self)

@@ -60,7 +60,7 @@ struct Magi: AsyncParsableCommand {
     var format: String?
     @Option(name: .customLong("grammar-file"), help: "Constrain the answer to a GBNF grammar (llama.cpp's format).")
     var grammarFile: String?
-    @Option(name: .customLong("json-schema"), help: "Constrain the answer to JSON matching this JSON Schema.")
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp("Constrain the answer to JSON matching this JSON Schema: JSON text (starting with '{', or true/false), else a file's path.", valueName: "JSON|FILE"))
     var jsonSchema: String?
     @Option(name: .customLong("json-schema-file"), help: "Constrain the answer to JSON matching the JSON Schema in this file.")
     var jsonSchemaFile: String?
@@ -105,7 +105,7 @@ struct Magi: AsyncParsableCommand {
         if let format { return try AnswerFormat.constraint(for: format) }
         if let grammarFile { return try AnswerFormat.constraint(gbnfFile: grammarFile) }
         if let jsonSchemaFile { return try AnswerFormat.constraint(schemaFile: jsonSchemaFile) }
-        return try jsonSchema.flatMap { try AnswerFormat.constraint(forSchema: $0, named: "--json-schema") }
+        return try jsonSchema.flatMap { try AnswerFormat.constraint(schemaTextOrFile: $0) }
     }
 
     func run() async throws {
@@ -149,6 +149,10 @@ struct Magi: AsyncParsableCommand {
             output.finish(summary: reply.summary, backend: turn, interrupted: false)
             if !json && isatty(STDOUT_FILENO) == 0 { StandardOutput.write("\n") }
             if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
+            if reply.summary.endedInsideConstraint {
+                StandardError.write("error: the completion was cut by the token limit before its grammar or schema was complete; it is not valid\n")
+                throw ExitCode(REPL.cutShortStatus)
+            }
             return
         }
         let countTokens: @Sendable (String) -> Int = { [tokenizer = local.tokenizer] in tokenizer.encode($0, addSpecial: false, parseSpecial: false).count }

@@ -71,12 +71,12 @@ enum ModelLoader {
     }
 }
 
-/// Where the default model lives: `${MAGI_HOME:-~/.cache/magi}/models/`.
+/// Where the default model lives: `${MAGI_HOME:-${XDG_CACHE_HOME:-~/.cache}/magi}/models/`.
 enum DefaultModel {
     static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
     static var home: String {
         if let h = ProcessInfo.processInfo.environment["MAGI_HOME"], !h.isEmpty { return h }
-        return NSHomeDirectory() + "/.cache/magi"
+        return UserFolders().cacheHome + "/magi"
     }
     static var path: String { home + "/models/" + fileName }
 }

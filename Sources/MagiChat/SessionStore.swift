@@ -68,8 +68,7 @@ public struct SessionStore: Sendable {
     /// The store in `${XDG_DATA_HOME:-~/.local/share}/magi/sessions` (a relative XDG_DATA_HOME is
     /// ignored, as the XDG specification says).
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> SessionStore {
-        let xdg = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-        return SessionStore(directory: (xdg ?? NSHomeDirectory() + "/.local/share") + "/magi/sessions")
+        SessionStore(directory: UserFolders(environment: environment).dataHome + "/magi/sessions")
     }
 
     public func path(of name: SessionName) -> String { directory + "/" + name.description + ".json" }

@@ -20,13 +20,18 @@ public struct GenerationSummary: Sendable, Codable, Equatable {
     public var promptSeconds: Double
     public var generatedTokens: Int
     public var generationSeconds: Double
+    /// True when generation stopped inside a structure a constraint (grammar, JSON Schema, tool call)
+    /// had not closed: the output is cut short, not a complete match.
+    public var endedInsideConstraint: Bool
 
-    public init(reason: StopReason, promptTokens: Int, promptSeconds: Double, generatedTokens: Int, generationSeconds: Double) {
+    public init(reason: StopReason, promptTokens: Int, promptSeconds: Double, generatedTokens: Int, generationSeconds: Double,
+                endedInsideConstraint: Bool = false) {
         self.reason = reason
         self.promptTokens = promptTokens
         self.promptSeconds = promptSeconds
         self.generatedTokens = generatedTokens
         self.generationSeconds = generationSeconds
+        self.endedInsideConstraint = endedInsideConstraint
     }
 
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
@@ -120,6 +125,10 @@ extension InferenceSession {
         while true {
             if shouldStop() { summary.reason = .cancelled; break }
             if summary.generatedTokens >= limit { summary.reason = .maxTokens; break }
+            // Tokens that may still be emitted: the budget's, and the window's (the last one emitted
+            // is not evaluated) unless a full window shifts.
+            let windowLeft = request.contextShiftKeep == nil ? contextSize - tokens.count + 1 : Int.max
+            sampler.setTokenBudget(min(limit - summary.generatedTokens, windowLeft))
             let token = sampler.sample(UnsafeBufferPointer(logits))
             if request.stopTokens.contains(token) { summary.reason = .endOfGeneration; break }
             emit(token)
@@ -132,6 +141,7 @@ extension InferenceSession {
             logits = try evaluate([token])
         }
         summary.generationSeconds = (clock.now - t1).seconds
+        summary.endedInsideConstraint = summary.reason != .endOfGeneration && sampler.isInsideConstrainedStructure
         return summary
     }
 

@@ -23,24 +23,15 @@ import Testing
     }
 
     /// Runs `magi` with `arguments`, `stdin` piped in, and this process's environment without its
-    /// MAGI_ variables but MAGI_HOME (so a user's MAGI_MODEL cannot steer a test), plus `environment`.
-    func magi(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAGI_") || $0.key == "MAGI_HOME" }
-            .merging(environment) { $1 }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    /// MAGI_ variables but MAGI_HOME (so a user's MAGI_MODEL cannot steer a test), plus `environment`;
+    /// killed at `deadline` (a hung magi fails its test with status -9 instead of hanging the suite).
+    func magi(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+              currentDirectory: String? = nil, deadline: Duration = .seconds(300)) throws -> Outcome {
+        let run = try TestProcess.run(Self.executable, arguments,
+                                      environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAGI_") || $0.key == "MAGI_HOME" }
+                                          .merging(environment) { $1 },
+                                      input: Data((stdin ?? "").utf8), currentDirectory: currentDirectory, deadline: deadline)
+        return Outcome(status: run.timedOut ? -9 : run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     @Test(.enabled(if: hasModel)) func answersAndPipeModeMatchesPromptMode() throws {

@@ -238,8 +238,7 @@ enum ConfigFolder {
     static var path: String { path(environment: ProcessInfo.processInfo.environment) }
 
     static func path(environment: [String: String]) -> String {
-        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory() + "/.config"
-        return config + "/magi"
+        UserFolders(environment: environment).configHome + "/magi"
     }
 }
 

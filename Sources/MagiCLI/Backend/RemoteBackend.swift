@@ -34,7 +34,7 @@ struct RemoteBackend: ChatBackend {
         options.responseFormat = constraint?.responseFormat
         options.grammar = constraint?.gbnf
         options.requiresToolCall = requiresCall
-        return RemoteAgentModel(client: client, options: options)
+        return RemoteAgentModel(client: client, options: options, answerGrammar: constraint?.grammar)
     }
 
     /// About one token per 3.5 bytes of text (a little above what BPE vocabularies give English and
@@ -66,6 +66,9 @@ struct RemoteBackend: ChatBackend {
 struct RemoteAgentModel: AgentModel {
     let client: RemoteChatClient
     let options: RemoteChatClient.Options
+    /// The grammar the answer was asked to follow: an answer cut by the server's length limit is
+    /// checked against it, as the server says nothing of whether it closed its structure.
+    let answerGrammar: Grammar?
 
     func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
@@ -79,8 +82,10 @@ struct RemoteAgentModel: AgentModel {
         case "length"?: reason = .maxTokens
         default: reason = .endOfGeneration
         }
+        let cut = reason == .maxTokens && answerGrammar.map { !GrammarMatcher(grammar: $0).matches(reply.message.content) } == true
         let summary = GenerationSummary(reason: reason, promptTokens: reply.promptTokens ?? 0, promptSeconds: reply.waitSeconds,
-                                        generatedTokens: reply.completionTokens ?? 0, generationSeconds: reply.streamSeconds)
+                                        generatedTokens: reply.completionTokens ?? 0, generationSeconds: reply.streamSeconds,
+                                        endedInsideConstraint: cut)
         return AgentReply(message: reply.message, wasInterrupted: reply.wasStopped, summary: summary)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MagiChat
 import MagiJSON
 import MagiRender
 import MagiTools
@@ -179,7 +180,7 @@ struct MagiConfig: Sendable {
         aliases[name]?.value ?? Self.expandingTilde(name)
     }
 
-    static func expandingTilde(_ path: String) -> String { (path as NSString).expandingTildeInPath }
+    static func expandingTilde(_ path: String) -> String { UserFolders().expandingTilde(path) }
 
     private init(path: String, fileExists: Bool) {
         self.path = path

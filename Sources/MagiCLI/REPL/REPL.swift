@@ -39,6 +39,10 @@ struct REPL {
     /// The reasoning of the last reply, for `/think show`.
     private var lastReasoning = ""
     private var failed = false
+    /// A constrained answer was cut by the token budget or the window before its structure closed.
+    private var cutInsideConstraint = false
+    /// The exit status of a constrained answer cut short (`-p`, pipes): scripts tell it from other errors.
+    static let cutShortStatus: Int32 = 3
 
     /// A REPL on a new conversation, or on `resumed` (whose system message `system` replaces when given).
     init(backend: any ChatBackend, settings: REPLSettings, system: String?, tools: ToolSetup = .none, session: SessionSlot?,
@@ -56,10 +60,7 @@ struct REPL {
     }
 
     /// `${XDG_DATA_HOME:-~/.local/share}/magi/history` (a relative XDG_DATA_HOME is ignored, as the spec says).
-    static var historyPath: String {
-        let xdg = ProcessInfo.processInfo.environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-        return (xdg ?? NSHomeDirectory() + "/.local/share") + "/magi/history"
-    }
+    static var historyPath: String { UserFolders().dataHome + "/magi/history" }
 
     /// Runs until the input ends, `/exit`, or (in a script) the first error; returns the exit status.
     mutating func run() async -> Int32 {
@@ -109,7 +110,7 @@ struct REPL {
     mutating func answerOnce(_ question: String, images: [ImageAttachment] = []) async -> Int32 {
         pendingImages = images
         await answer(question)
-        return failed ? 1 : 0
+        return cutInsideConstraint ? Self.cutShortStatus : failed ? 1 : 0
     }
 
     /// Answers `question` after the conversation so far (without its last exchange when `retrying`),
@@ -148,6 +149,12 @@ struct REPL {
             if let summary = reply.summary {
                 if let text = backend.contextFullNotice(for: summary) { notice(text) }
                 if settings.verbose { StandardError.write(backend.statusLine(for: summary) + "\n") }
+                if summary.endedInsideConstraint && !reply.wasInterrupted {
+                    cutInsideConstraint = true
+                    let limit = summary.reason == .contextFull ? "the context window of \(backend.contextSize) tokens"
+                        : settings.maxTokens.map { "the limit of \($0) tokens (-n)" } ?? "the token limit"
+                    report("the answer was cut by \(limit) before its grammar or schema was complete; it is not valid")
+                }
             }
         } catch {
             report("\(error)")
@@ -303,7 +310,7 @@ struct REPL {
                 switchModel(to: name)
             }
         case .image(let path):
-            guard FileManager.default.fileExists(atPath: (path as NSString).expandingTildeInPath) else { report("\(path): no such file"); break }
+            guard FileManager.default.fileExists(atPath: UserFolders().expandingTilde(path)) else { report("\(path): no such file"); break }
             if let turn = backend.localTurn {
                 report("\((turn.model.path as NSString).lastPathComponent) has no vision: it reads text only, so /image cannot attach \(path)")
                 break
@@ -323,7 +330,7 @@ struct REPL {
     /// `/model PATH|ALIAS`: loads another model and goes on with the conversation in its chat format.
     private mutating func switchModel(to path: String) {
         do {
-            let local = try ModelLoader.load((path as NSString).expandingTildeInPath)
+            let local = try ModelLoader.load(UserFolders().expandingTilde(path))
             if case .interactive = mode { LoadProgress.readIn(local) }
             guard let turn = backend.localTurn else { return }
             let old = turn.session

@@ -168,7 +168,7 @@ public struct ImageAttachment: Sendable, Equatable, Codable {
     ///
     /// - Throws: ``ImageAttachmentError`` when the file cannot be read or is no PNG, JPEG, GIF or WebP.
     public init(path: String) throws(ImageAttachmentError) {
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
+        guard let data = FileManager.default.contents(atPath: UserFolders().expandingTilde(path)) else {
             throw .unreadable(path)
         }
         guard let type = Self.mediaType(of: data) else { throw .notAnImage(path) }

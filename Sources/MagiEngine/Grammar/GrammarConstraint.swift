@@ -30,6 +30,13 @@ public struct GrammarTrigger: Sendable, Equatable {
 /// A lazy constraint lets the output run free until a ``GrammarTrigger`` appears, then constrains what
 /// follows it (bytes of the triggering token after the trigger text included); once the grammar has
 /// matched completely and cannot continue, it waits for the next trigger.
+///
+/// Near the end of a token budget (``setTokenBudget(_:)``: `-n`, `max_tokens`, the window), the stage
+/// steers to the shortest way to close the structure: once the budget comes within
+/// ``steeringMargin`` tokens of the fewest bytes that complete the grammar, only tokens after which
+/// the grammar can still be completed, one byte per token, within the tokens left are allowed (or, when
+/// none is, those that leave the least to complete). Output cut by a budget is then complete and valid
+/// whenever the budget was at least the grammar's shortest completion.
 public struct GrammarConstraint: SamplerStage {
     public let trie: TokenTrie
     public private(set) var matcher: GrammarMatcher
@@ -53,6 +60,17 @@ public struct GrammarConstraint: SamplerStage {
     private var best: [Int] = []
     private var keptIDs: [Int32] = []
     private var keptLogits: [Float] = []
+    /// Tokens the output may still have, this one included; nil: no limit.
+    private var tokenBudget: Int?
+    /// How near (in tokens) the budget must come to the shortest completion before steering starts.
+    public static let steeringMargin = 64
+    /// Scratch for steering: each allowed candidate's shortest completion after it.
+    private var completionAfter: [Int] = []
+
+    /// True while the stage constrains output that its grammar cannot end yet.
+    public var isInsideStructure: Bool { isActive && !matcher.canEnd }
+
+    public mutating func setTokenBudget(_ remaining: Int?) { tokenBudget = remaining }
 
     /// Constrains all of the output to `grammar`.
     public init(grammar: Grammar, trie: TokenTrie) {
@@ -75,7 +93,8 @@ public struct GrammarConstraint: SamplerStage {
 
     public mutating func apply(to c: inout TokenCandidates) {
         guard isActive else { return }
-        if let k = candidatesNeeded, keepBestAllowed(k, of: &c) { return }
+        let steering = tokenBudget.map { $0 <= matcher.bytesToEnd.addingReportingOverflow(Self.steeringMargin).partialValue } ?? false
+        if !steering, let k = candidatesNeeded, keepBestAllowed(k, of: &c) { return }
         let key = matcher.state
         if let cached = maskCache[key] {
             mask = cached
@@ -97,7 +116,31 @@ public struct GrammarConstraint: SamplerStage {
                 }
             }
         }
+        if steering, let budget = tokenBudget { steer(&c, tokensLeftAfterThis: budget - 1) }
         c.isSortedDescending = false
+    }
+
+    /// Keeps, of the allowed candidates, those after which the grammar can be completed within
+    /// `tokensLeft` tokens of one byte each (an end-of-generation token completes it); when there
+    /// are none, those that leave the fewest bytes to complete.
+    private mutating func steer(_ c: inout TokenCandidates, tokensLeftAfterThis tokensLeft: Int) {
+        completionAfter.removeAll(keepingCapacity: true)
+        var fewest = Int.max
+        for i in 0..<c.count {
+            var after = Int.max
+            if c.logits[i] != -.infinity {
+                let id = c.ids[i]
+                if trie.isEndOfGeneration(id) {
+                    after = 0
+                } else {
+                    after = matcher.bytesToEnd(afterToken: id) ?? matcher.bytesToEnd(after: trie.piece(of: id)) ?? Int.max
+                }
+            }
+            completionAfter.append(after)
+            fewest = min(fewest, after)
+        }
+        let limit = max(tokensLeft, fewest)
+        for i in 0..<c.count where completionAfter[i] > limit { c.logits[i] = -.infinity }
     }
 
     /// Keeps only the `k` best allowed candidates, best first, if they are among the `k` + 32 best of all

@@ -28,6 +28,26 @@ public struct GrammarMatcher {
     /// True if no continuation is possible: the text so far is a complete match that cannot grow.
     public var isComplete: Bool { !states.hasStacks(state) }
 
+    /// The fewest bytes (a token element counting as one) that complete the match from here: 0 when
+    /// the text so far may end, `Int.max` when nothing can complete it.
+    public var bytesToEnd: Int { states.bytesToEnd(state) }
+
+    /// ``bytesToEnd`` after `bytes` (one token's), or nil when the grammar rejects them.
+    func bytesToEnd(after bytes: Slice<UnsafeMutableBufferPointer<UInt8>>) -> Int? {
+        var s = state
+        for b in bytes {
+            s = states.next(s, b)
+            if s < 0 { return nil }
+        }
+        return states.bytesToEnd(s)
+    }
+
+    /// ``bytesToEnd`` after token `id` where a token element expects it, or nil.
+    func bytesToEnd(afterToken id: Int32) -> Int? {
+        guard allows(token: id) else { return nil }
+        return states.bytesToEnd(states.after(token: id, from: state))
+    }
+
     /// Advances over `bytes` if the grammar allows them all; otherwise returns false and stays put.
     @discardableResult
     public mutating func accept<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
@@ -102,6 +122,13 @@ final class GrammarStates {
     /// Scratch for computing one transition: the tops reached and whether the grammar may end.
     private var scratch: [Int32] = []
     private var scratchEnds = false
+    /// The fewest bytes that complete each rule, each alternative's remainder from each element on,
+    /// each frame's stack, and each state (``bytesToEnd(_:)``); saturating at `unreachable`.
+    private var ruleCost: [Int] = []
+    private var remainderCost: [Int] = []
+    private var frameCost: [Int] = []
+    private var stateCost: [Int] = []
+    private static let unreachable = Int(Int32.max)
 
     /// What the hot paths read: per state flags and row, and the rows.
     private struct Hot {
@@ -124,6 +151,7 @@ final class GrammarStates {
         hot = .allocate(capacity: 1)
         hot.initialize(to: Hot(flags: .allocate(capacity: capacity), row: .allocate(capacity: capacity), capacity: capacity, count: 0,
                                rows: .allocate(capacity: 256), rowsCapacity: 256, rowCount: 0))
+        computeCosts()
         let rule = Int(grammar.startRule)
         for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
             expand(grammar.alternativeStarts[k], parent: -1)
@@ -139,6 +167,7 @@ final class GrammarStates {
     }
 
     func canEnd(_ s: Int32) -> Bool { hot.pointee.flags[Int(s)] & Self.canEndFlag != 0 }
+    func bytesToEnd(_ s: Int32) -> Int { s < 0 ? Int.max : stateCost[Int(s)] == Self.unreachable ? Int.max : stateCost[Int(s)] }
     func hasStacks(_ s: Int32) -> Bool { hot.pointee.flags[Int(s)] & Self.hasStacksFlag != 0 }
 
     /// The state after reading `byte` in state `s`, or -1 if the grammar rejects it.
@@ -255,6 +284,7 @@ final class GrammarStates {
         let f = Int32(framePosition.count)
         framePosition.append(position)
         frameParent.append(parent)
+        frameCost.append(min(Self.unreachable, remainderCost[Int(position)] + (parent < 0 ? 0 : frameCost[Int(parent)])))
         frameIndex[key] = f
         return f
     }
@@ -291,12 +321,90 @@ final class GrammarStates {
         for f in scratch[..<unique] where grammar.elements[Int(framePosition[Int(f)])].kind == .token { flags |= Self.hasTokenTopsFlag }
         h.flags[Int(s)] = flags
         h.row[Int(s)] = -1
+        stateCost.append(scratchEnds ? 0 : scratch[..<unique].reduce(Self.unreachable) { min($0, frameCost[Int($1)]) })
         h.count += 1
         hot.pointee = h
         topFrames += scratch[..<unique]
         topStart.append(Int32(topFrames.count))
         stateIndex[scratch] = s
         return s
+    }
+
+    /// The fewest bytes completing each rule (a fixed point: rules start unreachable and shrink until
+    /// no alternative improves), then each alternative's remainder from every element on. Passes visit
+    /// rules callees first, so a grammar without recursion settles in one pass and a recursive one
+    /// (JSON's values in arrays) in a few.
+    private func computeCosts() {
+        let ruleCount = grammar.ruleAlternatives.count - 1
+        ruleCost = [Int](repeating: Self.unreachable, count: ruleCount)
+        remainderCost = [Int](repeating: 0, count: grammar.elements.count)
+        func remainders(of rule: Int) -> Int {
+            var best = Self.unreachable
+            for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
+                let start = Int(grammar.alternativeStarts[k])
+                var end = start
+                while grammar.elements[end].kind != .end { end += 1 }
+                var sum = 0
+                remainderCost[end] = 0
+                for position in stride(from: end - 1, through: start, by: -1) {
+                    let e = grammar.elements[position]
+                    sum = min(Self.unreachable, sum + (e.kind == .rule ? ruleCost[Int(e.index)] : 1))
+                    remainderCost[position] = sum
+                }
+                best = min(best, sum)
+            }
+            return best
+        }
+        var changed = true
+        let order = rulesCalleesFirst()
+        while changed {
+            changed = false
+            for rule in order {
+                let cost = remainders(of: rule)
+                if cost < ruleCost[rule] {
+                    ruleCost[rule] = cost
+                    changed = true
+                }
+            }
+        }
+    }
+
+    /// Every rule, each after the rules it calls (but where they call it back), by an explicit-stack
+    /// depth-first walk over the rule calls in each rule's elements.
+    private func rulesCalleesFirst() -> [Int] {
+        let ruleCount = grammar.ruleAlternatives.count - 1
+        // Rule r's alternatives, with their end elements, are the elements span[r]..<span[r + 1].
+        var span = [Int](repeating: grammar.elements.count, count: ruleCount + 1)
+        for r in stride(from: ruleCount - 1, through: 0, by: -1) {
+            let first = Int(grammar.ruleAlternatives[r])
+            span[r] = first < Int(grammar.ruleAlternatives[r + 1]) ? Int(grammar.alternativeStarts[first]) : span[r + 1]
+        }
+        var order: [Int] = []
+        order.reserveCapacity(ruleCount)
+        var seen = [Bool](repeating: false, count: ruleCount)
+        var stack: [(rule: Int, cursor: Int)] = []
+        for root in 0..<ruleCount where !seen[root] {
+            seen[root] = true
+            stack.append((root, span[root]))
+            while let top = stack.last {
+                var cursor = top.cursor
+                var callee: Int?
+                while cursor < span[top.rule + 1] && callee == nil {
+                    let e = grammar.elements[cursor]
+                    cursor += 1
+                    if e.kind == .rule && !seen[Int(e.index)] { callee = Int(e.index) }
+                }
+                stack[stack.count - 1].cursor = cursor
+                if let callee {
+                    seen[callee] = true
+                    stack.append((callee, span[callee]))
+                } else {
+                    order.append(top.rule)
+                    stack.removeLast()
+                }
+            }
+        }
+        return order
     }
 
     /// A row of unknown transitions; when all rows are taken, every state's row is forgotten first.

@@ -79,6 +79,16 @@ public struct Sampler: SamplerStage {
         for i in stages.indices { stages[i].reset() }
     }
 
+    public mutating func setTokenBudget(_ remaining: Int?) {
+        for i in stages.indices { stages[i].setTokenBudget(remaining) }
+    }
+
+    /// True when a constraint of the chain is inside a structure its grammar cannot end yet: output
+    /// stopped now would be cut short.
+    public var isInsideConstrainedStructure: Bool {
+        stages.contains { ($0 as? GrammarConstraint)?.isInsideStructure == true }
+    }
+
     /// Chooses the next token from a logit vector and lets every stage see the choice.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         var c = candidates

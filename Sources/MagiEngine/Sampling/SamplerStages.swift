@@ -10,12 +10,16 @@ public protocol SamplerStage {
     /// k for top-k); nil when that depends on the logits. A constraint before it may then stop looking
     /// once it has found that many allowed tokens.
     var keepsAtMost: Int? { get }
+    /// Told before each choice how many tokens the output may still have, this one included (nil: no
+    /// limit), so a constraint can close its structure in time.
+    mutating func setTokenBudget(_ remaining: Int?)
 }
 
 extension SamplerStage {
     public mutating func accept(_ token: Int32) {}
     public mutating func reset() {}
     public var keepsAtMost: Int? { nil }
+    public mutating func setTokenBudget(_ remaining: Int?) {}
 }
 
 /// Repetition, frequency and presence penalties over the last `window` accepted tokens,
