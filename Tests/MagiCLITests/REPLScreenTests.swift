@@ -185,9 +185,24 @@ struct Tmux {
         return text
     }
 
+    /// Ends the tmux server, then anything still running on this test's files (a magi that outlived
+    /// its terminal), with SIGKILL after a grace second.
     func close() {
         _ = try? run(["kill-server"])
+        let deadline = Date().addingTimeInterval(1)
+        while !Self.processes(mentioning: home).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        for pid in Self.processes(mentioning: home) { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: home)
+    }
+
+    /// Processes whose command line mentions `text`.
+    static func processes(mentioning text: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text) ? pid : nil
+        }
     }
 
     /// Text split into lines with trailing spaces removed, as `capture-pane` prints a screen.

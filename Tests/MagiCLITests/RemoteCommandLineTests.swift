@@ -146,42 +146,4 @@ import Testing
         #expect(try backend.measure(withImage) - backend.measure(text) == 1024)
         #expect(try backend.fit(withImage, maxTokens: 100).conversation == withImage)
     }
-
-    /// llama.cpp's server, built by scripts/build-llamacpp (not in CI: it takes ten minutes to build).
-    static var llamaServer: String? {
-        let path = ProcessInfo.processInfo.environment["MAGI_LLAMA_SERVER"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.scratch/llama.cpp/build/bin/llama-server").standardized.path
-        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-    }
-
-    @Test(.enabled(if: CommandLineTests.hasModel && llamaServer != nil)) func llamaCppsServerDrivesTheSameChat() throws {
-        let port = 18_000 + Int.random(in: 0..<2000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: Self.llamaServer!)
-        server.arguments = ["-m", CommandLineTests.magiHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf", "--port", String(port), "-t", "2", "-c", "2048", "--jinja"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }  // it waits on open slots when asked to stop
-        let url = "http://127.0.0.1:\(port)/v1"
-        let wait = Process()
-        wait.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        wait.arguments = ["python3", "-c", """
-            import time, urllib.request
-            for _ in range(240):
-                try:
-                    if b"ok" in urllib.request.urlopen("http://127.0.0.1:\(port)/health", timeout=2).read(): raise SystemExit(0)
-                except OSError: time.sleep(0.5)
-            raise SystemExit(1)
-            """]
-        try wait.run()
-        wait.waitUntilExit()
-        try #require(wait.terminationStatus == 0, "llama-server did not start")
-        let answer = try cli.magi(["--remote", url, "-p", Self.question, "--temp", "0", "-n", "24", "--json"])
-        #expect(answer.status == 0, "\(answer.stderr)")
-        #expect(answer.stdout.contains(#""type":"answer""#) && answer.stdout.contains(#""type":"end""#), "\(answer.stdout)")
-        let tools = try cli.magi(["--remote", url, "-p", "What is 12 * 34? Use the calculator.", "--tools", "calculator", "--tool-choice", "required",
-                                  "--yes", "--max-tool-steps", "2", "--temp", "0", "-n", "60", "--json"])
-        #expect(tools.status == 0 && tools.stdout.contains(#""type":"tool_call","name":"calculator""#), "\(tools.stdout) \(tools.stderr)")
-    }
 }

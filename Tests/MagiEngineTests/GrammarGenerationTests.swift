@@ -153,14 +153,11 @@ import Testing
         for i in logits.indices { logits[i] = Float(i % 97) }
         var c = TokenCandidates()
         logits.withUnsafeBufferPointer { c.load($0) }
-        let clock = ContinuousClock()
-        let t0 = clock.now
         for _ in 0..<1000 {
             stage.apply(to: &c)
             stage.accept(42)
         }
-        let perStep = (clock.now - t0).seconds / 1000
+        // An inactive constraint leaves the logits alone (its cost is magi bench's business).
         #expect(c.logits == logits)
-        #expect(perStep < 20e-6, "inactive constraint costs \(perStep * 1e6) µs per step")
     }
 }

