@@ -133,23 +133,18 @@ import Testing
     static func validate(_ pairs: [(schema: JSONValue, output: String)]) throws -> [(valid: Bool, error: String)] {
         let environment = ProcessInfo.processInfo.environment
         let python = environment["MAGI_PYTHON"] ?? (environment["MAGI_HOME"] ?? NSHomeDirectory() + "/.cache/magi") + "/venv/bin/python"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [repository + "/Tests/MagiEngineTests/Fixtures/validate_json.py"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
         let lines = pairs.enumerated().map { JSONValue.object([(key: "id", value: .number(String($0.offset))), (key: "schema", value: $0.element.schema),
                                                                (key: "output", value: .string($0.element.output))]).pythonText }
-        try input.fileHandleForWriting.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        let run = try TestProcess.run(python, [repository + "/Tests/MagiEngineTests/Fixtures/validate_json.py"],
+                                      input: Data((lines.joined(separator: "\n") + "\n").utf8), deadline: .seconds(120))
+        // A validator that failed would drop every verdict: that is an error, not an empty list.
+        guard run.status == 0 else { throw ServeError("validate_json.py failed (status \(run.status)): \(run.stderr)") }
+        let verdicts = try run.stdout.split(separator: "\n").map {
             let verdict = try JSONValue(parsing: String($0))
-            return (verdict["valid"]?.bool == true, verdict["error"]?.string ?? "")
+            return (valid: verdict["valid"]?.bool == true, error: verdict["error"]?.string ?? "")
         }
+        guard verdicts.count == pairs.count else { throw ServeError("validate_json.py gave \(verdicts.count) verdicts for \(pairs.count) outputs") }
+        return verdicts
     }
 
     /// Every call is to an offered tool, with arguments that `jsonschema` accepts; returns how many calls were made.

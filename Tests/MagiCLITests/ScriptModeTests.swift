@@ -9,7 +9,7 @@ import Testing
     /// A fresh data home, so sessions of one test never meet another's.
     static func environment() throws -> (home: String, variables: [String: String]) {
         let home = try REPLTerminalTests.makeHome()
-        return (home, ["XDG_DATA_HOME": home + "/data", "HOME": home])
+        return (home, ["XDG_DATA_HOME": home + "/data", "HOME": home, "MAGI_HOME": CommandLineTests.magiHome])
     }
 
     static func write(_ text: String, in home: String, name: String = "script.magi") throws -> String {
