@@ -53,6 +53,7 @@ import Testing
     /// what the REPL must show too, whatever the text is on this machine's kernels.
     static func opening(ofAnswerTo question: String) throws -> String {
         let plain = try CommandLineTests().magi(["-p", question, "--temp", "0", "-n", "48"])
+        guard plain.status == 0, !plain.stdout.isEmpty else { throw TmuxError(message: "magi -p failed (\(plain.status)): \(plain.stderr)") }
         return plain.stdout.split(whereSeparator: \.isWhitespace).prefix(2).joined(separator: " ")
     }
 

@@ -17,6 +17,14 @@ import Testing
         // The 135M model may write a valid call the calculator cannot evaluate: then the error is its result.
         #expect(lines.contains { $0.hasPrefix("  → ") || $0.hasPrefix("  ✗ the tool failed: ") }, "\(run.stderr)")
         #expect(!call.isEmpty && !run.stdout.isEmpty)
+        // An integer expression's result is Python's value of it (the calculator keeps fractions exact).
+        let arguments = try JSONSerialization.jsonObject(with: Data(call.dropFirst("⚙ calculator ".count).utf8)) as? [String: Any]
+        if let expression = arguments?["expression"] as? String, expression.allSatisfy({ "0123456789+-*() ".contains($0) }),
+           let result = lines.first(where: { $0.hasPrefix("  → ") }) {
+            let python = try TestProcess.run("/usr/bin/python3", ["-c", "import sys; print(eval(sys.argv[1], {'__builtins__': {}}))", expression])
+            let value = python.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(python.status != 0 || result.dropFirst(4).trimmingCharacters(in: .whitespaces) == value, "\(expression): \(result) vs \(value)")
+        }
     }
 
     @Test(.enabled(if: hasModel)) func aNetworkToolIsRefusedInAPipeWithoutPermission() throws {
