@@ -21,8 +21,7 @@ struct Bench: AsyncParsableCommand {
     var threads: Int?
     @Option(name: [.customShort("r"), .long], help: "Repetitions of each test.")
     var repetitions: Int = 3
-    @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 or f32.")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOptions
     @Option(name: .customLong("json-schema"), help: ArgumentHelp("Also measure generation constrained by the JSON Schema in FILE, beside the same sampled generation without it.", valueName: "FILE"))
     var jsonSchemaFile: String?
     @Flag(name: .long, help: "Print the results as JSON.")
@@ -36,7 +35,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let local = try ModelLoader.load(model)
         let session = InferenceSession(model: local.model, contextSize: depth + max(promptTokens, generatedTokens + (jsonSchemaFile == nil ? 0 : 256), 8), threads: threads,
-                                       cacheType: cacheType)
+                                       cacheType: try cache.type(for: local.model))
         let bench = Benchmark(session: session)
         var results: [BenchmarkResult] = []
         if promptTokens > 0 { results.append(try bench.prefill(tokens: promptTokens, repetitions: repetitions, depth: depth)) }

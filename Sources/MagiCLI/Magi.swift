@@ -138,7 +138,7 @@ struct Magi: AsyncParsableCommand {
         guard attachments.isEmpty else { throw CLIError("-i attaches images for models that accept them; the local engine reads text only (use --remote)") }
         let local = try modelOptions.load()
         if script == nil && question == nil { LoadProgress.readIn(local) }
-        var turn = ChatTurn(model: local, session: modelOptions.session(for: local))
+        var turn = ChatTurn(model: local, session: try modelOptions.session(for: local))
         if contextShift { turn.contextShiftKeep = raw ? 0 : turn.systemPromptLength(system: systemMessage) }
         if raw {
             guard let question else { throw CLIError("--raw completes one prompt: pass -p TEXT or pipe text") }

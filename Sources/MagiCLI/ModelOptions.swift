@@ -15,8 +15,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context window in tokens (default: $MAGI_CONTEXT, else config.toml's context, else the model's trained length, at most what its card advises (Magistral: 40000) or 4096, and what memory holds).")
     var contextFlag: Int?
 
-    @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 (half the memory, the default) or f32 (exact to float rounding).")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOptions
 
     @Option(name: .customLong("chat-format"), help: "Chat format instead of the one recognised from the model: \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var chatFormat: String?
@@ -37,7 +36,10 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> LocalModel { try ModelLoader.load(model, chatFormat: chatFormat) }
 
     /// A session on `local` with the window ``ContextWindow`` decides; its notices go to stderr.
-    func session(for local: LocalModel) -> InferenceSession {
+    ///
+    /// - Throws: ``CLIError`` when the cache type cannot hold the model's heads.
+    func session(for local: LocalModel) throws -> InferenceSession {
+        let cacheType = try cache.type(for: local.model)
         let window = ContextWindow(requested: context?.value, model: local.model,
                                    recommended: local.template.format.flatMap(RecommendedSettings.forFormat), cacheType: cacheType)
         for notice in window.notices { StandardError.write("magi: \(notice)\n") }

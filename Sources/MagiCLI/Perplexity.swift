@@ -23,8 +23,7 @@ struct Perplexity: AsyncParsableCommand {
     var klDivergenceBase: String?
     @Flag(name: .customLong("kl-divergence"), help: "Compare with the --kl-divergence-base file instead of writing it.")
     var klDivergence = false
-    @Option(name: .customLong("cache-type"), help: "KV cache precision: f16 (the default) or f32.")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOptions
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
@@ -49,7 +48,7 @@ struct Perplexity: AsyncParsableCommand {
             if text.hasSuffix("\n") { text.removeLast() }
             tokens = local.tokenizer.encode(text, addSpecial: false, parseSpecial: false)
         }
-        let session = InferenceSession(model: local.model, contextSize: windowSize, threads: threads, cacheType: cacheType)
+        let session = InferenceSession(model: local.model, contextSize: windowSize, threads: threads, cacheType: try cache.type(for: local.model))
         let evaluator = PerplexityEvaluator(session: session, bos: local.sequenceStart)
         if !json {
             StandardError.write("perplexity: \(tokens.isEmpty ? base!.chunkCount : tokens.count / windowSize) windows of \(windowSize) tokens, \(session.threadCount) threads\n")

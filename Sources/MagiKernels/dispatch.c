@@ -192,5 +192,9 @@ void magi_swiglu_f32(int64_t n, float *gate, const float *up) { magi_table()->sw
 void magi_weighted_sum(int type, const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w,
                        float *out) {
     const magi_kernel_table *t = magi_table();
-    (type == MAGI_TYPE_F16 ? t->weighted_sum_f16 : t->weighted_sum_f32)(rows, row_bytes, n, width, w, out);
+    switch (type) {
+    case MAGI_TYPE_F16: t->weighted_sum_f16(rows, row_bytes, n, width, w, out); break;
+    case MAGI_TYPE_Q8_0: (t->weighted_sum_q8_0 ? t->weighted_sum_q8_0 : g_scalar.weighted_sum_q8_0)(rows, row_bytes, n, width, w, out); break;
+    default: t->weighted_sum_f32(rows, row_bytes, n, width, w, out); break;
+    }
 }

@@ -439,6 +439,34 @@ static inline float identity_f32(float x) { return x; }
 WEIGHTED_SUM(weighted_sum_f16_avx2, magi_half, load8_f16, magi_fp16_to_fp32_ref)
 WEIGHTED_SUM(weighted_sum_f32_avx2, float, _mm256_loadu_ps, identity_f32)
 
+/// out = Σ_t w[t] · row_t over Q8_0 rows of a head (width ≤ 256, a multiple of 32), the sums in registers.
+static MAGI_AVX2 void weighted_sum_q8_0_avx2(const void *rows, size_t rb, int64_t n, int64_t width, const float *w,
+                                             float *out) {
+    if (width > 256 || width % QK8_0) {
+        for (int64_t c = 0; c < width; ++c) out[c] = 0;
+        for (int64_t t = 0; t < n; ++t) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)rows + (size_t)t * rb);
+            for (int64_t c = 0; c < width; ++c)
+                out[c] += w[t] * magi_fp16_to_fp32_ref(b[c / QK8_0].d) * (float)b[c / QK8_0].qs[c % QK8_0];
+        }
+        return;
+    }
+    const int blocks = (int)(width / QK8_0);
+    __m256 acc[32];
+    for (int j = 0; j < 4 * blocks; ++j) acc[j] = _mm256_setzero_ps();
+    for (int64_t t = 0; t < n; ++t) {
+        const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)rows + (size_t)t * rb);
+        for (int i = 0; i < blocks; ++i) {
+            const __m256 s = _mm256_set1_ps(w[t] * magi_fp16_to_fp32_ref(b[i].d));
+            for (int k = 0; k < 4; ++k) {
+                const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b[i].qs + 8 * k))));
+                acc[4 * i + k] = _mm256_fmadd_ps(s, q, acc[4 * i + k]);
+            }
+        }
+    }
+    for (int j = 0; j < 4 * blocks; ++j) _mm256_storeu_ps(out + 8 * j, acc[j]);
+}
+
 void magi_init_avx2_table(magi_kernel_table *t) {
     t->name = "avx2";
     t->rows[MAGI_TYPE_F32] = rows_dot_f32_avx2;
@@ -461,6 +489,7 @@ void magi_init_avx2_table(magi_kernel_table *t) {
     t->softmax = softmax_avx2;
     t->weighted_sum_f16 = weighted_sum_f16_avx2;
     t->weighted_sum_f32 = weighted_sum_f32_avx2;
+    t->weighted_sum_q8_0 = weighted_sum_q8_0_avx2;
     t->swiglu = swiglu_avx2;
 }
 

@@ -532,6 +532,20 @@ static void scalar_weighted_sum_f32(const void *rows, size_t rb, int64_t n, int6
     for (int64_t t = 0; t < n; ++t) scalar_axpy_f32(width, w[t], (const float *)((const uint8_t *)rows + (size_t)t * rb), out);
 }
 
+/// out = Σ_t w[t] · row_t over Q8_0 rows (the 8-bit KV cache's values): each block's scale folds
+/// into the weight, so a block costs 32 multiply-adds.
+static void scalar_weighted_sum_q8_0(const void *rows, size_t rb, int64_t n, int64_t width, const float *w, float *out) {
+    for (int64_t c = 0; c < width; ++c) out[c] = 0;
+    for (int64_t t = 0; t < n; ++t) {
+        const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)rows + (size_t)t * rb);
+        for (int64_t i = 0; i < width / QK8_0; ++i) {
+            const float s = w[t] * magi_fp16_to_fp32_ref(b[i].d);
+            float *o = out + i * QK8_0;
+            for (int j = 0; j < QK8_0; ++j) o[j] += s * (float)b[i].qs[j];
+        }
+    }
+}
+
 void magi_init_scalar_table(magi_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->name = "scalar";
@@ -542,6 +556,7 @@ void magi_init_scalar_table(magi_kernel_table *t) {
     t->softmax = scalar_softmax;
     t->weighted_sum_f16 = scalar_weighted_sum_f16;
     t->weighted_sum_f32 = scalar_weighted_sum_f32;
+    t->weighted_sum_q8_0 = scalar_weighted_sum_q8_0;
     t->swiglu = scalar_swiglu;
     t->gemm_panel = magi_gemm_panel_scalar;
     t->gemm_quantize = magi_gemm_quantize_scalar;

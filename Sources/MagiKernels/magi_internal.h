@@ -236,6 +236,7 @@ typedef struct {
     void (*swiglu)(int64_t n, float *gate, const float *up);
     void (*weighted_sum_f16)(const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w, float *out);
     void (*weighted_sum_f32)(const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w, float *out);
+    void (*weighted_sum_q8_0)(const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w, float *out);
     magi_gemm_panel_fn gemm_panel;
     magi_gemm_quantize_fn gemm_quantize;
     int gemm_fast; // gemm_panel beats dequantize + float GEMM

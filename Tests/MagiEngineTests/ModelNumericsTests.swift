@@ -115,18 +115,34 @@ import Testing
     }
 
     /// The half-precision cache (the default) stays as close to the exact model as the float one:
-    /// both within llama.cpp's distance (batches multiply 8-bit activations, as llama.cpp does).
+    /// both within llama.cpp's distance (batches multiply 8-bit activations, as llama.cpp does); the
+    /// 8-bit cache (measured: mean KLD 0.0038 against the exact model where f16 has 0.0031, and 0.0050
+    /// against f16 over the whole GPL-3 text) a little further, in half the memory.
     @Test(.enabled(if: TestEnvironment.hasModel && TestEnvironment.hasFixture(exactFixture)))
-    func bothCacheTypesMatchTheExactModel() throws {
+    func everyCacheTypeMatchesTheExactModel() throws {
         let base = try LogitsFileReader(path: TestEnvironment.fixtures + "/" + Self.exactFixture)
         let model = try LlamaModel(path: TestEnvironment.modelPath)
         for type in KVCacheType.allCases {
             let s = InferenceSession(model: model, contextSize: 512, threads: 2, cacheType: type)
-            #expect(s.cacheBytes == 30 * 3 * 512 * (64 + 64) * (type == .f16 ? 2 : 4))
-            #expect(model.configuration.kvCacheBytesPerToken(type) == 30 * 3 * (64 + 64) * (type == .f16 ? 2 : 4))
+            #expect(s.cacheBytes == 30 * 3 * 512 * SessionSnapshotTests.storedBytes(type, values: 64 + 64))
+            #expect(model.configuration.kvCacheBytesPerToken(type) == 30 * 3 * SessionSnapshotTests.storedBytes(type, values: 64 + 64))
             let d = try #require(try PerplexityEvaluator(session: s, bos: nil).run(tokens: [], contextSize: 512, maxChunks: 1, base: base).divergence)
-            #expect(d.meanKLD < 0.005 && d.sameTopRate > 0.95, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
+            let (kld, sameTop) = type == .q8_0 ? (0.008, 0.93) : (0.005, 0.95)
+            #expect(d.meanKLD < kld && d.sameTopRate > sameTop, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
         }
+    }
+
+    /// Magistral's heads of 128 (the shaped model's): the 8-bit cache takes 34 bytes for each 64 of
+    /// half precision, and answers in it.
+    @Test(.enabled(if: TestEnvironment.hasFixture(MagistralShapedModelTests.model)))
+    func theEightBitCacheHalvesMagistralsMemoryPerToken() throws {
+        let model = try LlamaModel(path: TestEnvironment.fixtures + "/" + MagistralShapedModelTests.model)
+        let c = model.configuration
+        #expect(c.headSize == 128)
+        #expect(c.kvCacheBytesPerToken(.f16) == c.layerCount * c.kvHeadCount * 256 * 2)
+        #expect(c.kvCacheBytesPerToken(.q8_0) == c.layerCount * c.kvHeadCount * 8 * 34)
+        let s = InferenceSession(model: model, contextSize: 64, threads: 2, cacheType: .q8_0)
+        #expect(try s.evaluate([1, 3, 1000, 2000, 4]).allSatisfy(\.isFinite))
     }
 
     /// Greedy decoding gives the same tokens on every run and for 1 and 2 threads.

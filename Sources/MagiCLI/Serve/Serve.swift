@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let local = try modelOptions.load()
-        let turn = ChatTurn(model: local, session: modelOptions.session(for: local))
+        let turn = ChatTurn(model: local, session: try modelOptions.session(for: local))
         let name = alias ?? ((local.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let key = apiKey ?? ProcessInfo.processInfo.environment["MAGI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let server = OpenAIServer(turn: turn, modelID: name, apiKey: key,

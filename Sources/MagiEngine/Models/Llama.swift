@@ -132,8 +132,14 @@ public final class LlamaModel: @unchecked Sendable {
         pool.parallelFor(c.headCount) { heads in
             for h in heads {
                 let g = h / group
-                let q = s.query + h * c.headSize
+                var q = UnsafeRawPointer(s.query + h * c.headSize)
                 let scores = s.scores + h * cache.capacity
+                if cache.type == .q8_0 {
+                    // 8-bit keys take the query in 8 bits too, as a Q8_0 weight row takes activations.
+                    let quantized = s.quantizedQuery + h * cache.keyRowBytes
+                    magi_quantize_activation(cache.type.tensorType, q.assumingMemoryBound(to: Float.self), quantized, Int64(c.headSize))
+                    q = UnsafeRawPointer(quantized)
+                }
                 magi_matvec(cache.type.tensorType, cache.keys(layer: layer, head: g), cache.keyRowBytes,
                             Int64(c.headSize), q, scores, 0, Int64(total))
                 for t in 0..<total { scores[t] *= scale }

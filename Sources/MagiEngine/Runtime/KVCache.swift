@@ -1,19 +1,32 @@
 import MagiKernels
 
-/// How the KV cache stores keys and values: half precision (as llama.cpp does by default; half the
-/// memory) or single precision (exact to float32 rounding).
+/// How the KV cache stores keys and values, by llama.cpp's names (`-ctk`, `-ctv`): half precision
+/// (the default, as llama.cpp's), single precision (exact to float32 rounding), or 8 bits in blocks of
+/// 32 with a half-precision scale (`q8_0`: 8.5 bits a value, 53% of half precision's memory).
 public enum KVCacheType: String, Sendable, CaseIterable, Codable {
     case f16, f32
+    case q8_0
 
-    var elementBytes: Int { self == .f16 ? 2 : 4 }
     /// The ggml tensor type of one stored row, for the kernels.
-    var tensorType: Int32 { self == .f16 ? Int32(MAGI_TYPE_F16.rawValue) : Int32(MAGI_TYPE_F32.rawValue) }
+    var tensorType: Int32 {
+        switch self {
+        case .f16: Int32(MAGI_TYPE_F16.rawValue)
+        case .f32: Int32(MAGI_TYPE_F32.rawValue)
+        case .q8_0: Int32(MAGI_TYPE_Q8_0.rawValue)
+        }
+    }
+
+    /// Bytes of one stored row of `width` values.
+    func rowBytes(_ width: Int) -> Int { magi_row_bytes(tensorType, Int64(width)) }
+
+    /// True when rows of `width` values can be stored (8-bit rows are whole blocks of 32).
+    public func canStore(width: Int) -> Bool { self != .q8_0 || width % 32 == 0 }
 }
 
 extension LlamaConfiguration {
     /// Bytes the KV cache takes per position: every layer's keys and values, in `type`.
     public func kvCacheBytesPerToken(_ type: KVCacheType) -> Int {
-        layerCount * kvHeadCount * (headSize + valueSize) * type.elementBytes
+        layerCount * kvHeadCount * (type.rowBytes(headSize) + type.rowBytes(valueSize))
     }
 }
 
@@ -34,14 +47,15 @@ final class KVCache: @unchecked Sendable {
     private let valueStore: UnsafeMutableRawPointer
 
     init(type: KVCacheType, capacity: Int, layers: Int, kvHeads: Int, keySize: Int, valueSize: Int) {
+        precondition(type.canStore(width: keySize) && type.canStore(width: valueSize), "\(type) cannot store rows of \(keySize) and \(valueSize)")
         self.type = type
         self.capacity = capacity
         self.layers = layers
         self.kvHeads = kvHeads
         self.keySize = keySize
         self.valueSize = valueSize
-        keyStore = .allocate(byteCount: layers * kvHeads * capacity * keySize * type.elementBytes, alignment: 64)
-        valueStore = .allocate(byteCount: layers * kvHeads * capacity * valueSize * type.elementBytes, alignment: 64)
+        keyStore = .allocate(byteCount: layers * kvHeads * capacity * type.rowBytes(keySize), alignment: 64)
+        valueStore = .allocate(byteCount: layers * kvHeads * capacity * type.rowBytes(valueSize), alignment: 64)
     }
 
     deinit {
@@ -50,9 +64,9 @@ final class KVCache: @unchecked Sendable {
     }
 
     /// Bytes the cache holds.
-    var byteCount: Int { layers * kvHeads * capacity * (keySize + valueSize) * type.elementBytes }
-    var keyRowBytes: Int { keySize * type.elementBytes }
-    var valueRowBytes: Int { valueSize * type.elementBytes }
+    var byteCount: Int { layers * kvHeads * capacity * (keyRowBytes + valueRowBytes) }
+    var keyRowBytes: Int { type.rowBytes(keySize) }
+    var valueRowBytes: Int { type.rowBytes(valueSize) }
 
     /// First key row of a head (position 0).
     @inline(__always) func keys(layer: Int, head: Int) -> UnsafeMutableRawPointer {
@@ -97,18 +111,26 @@ final class KVCache: @unchecked Sendable {
     /// The first `rows` key (or value) rows of a head as floats: the cache itself when it stores
     /// floats, else a conversion into `scratch`.
     func floatRows(_ base: UnsafeMutableRawPointer, rows: Int, width: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        floatRows(base, rows: rows, width: width, of: type, scratch: scratch)
+    }
+
+    /// Rows of `type` as floats: `base` itself for floats, else a conversion into `scratch`.
+    func floatRows(_ base: UnsafeMutableRawPointer, rows: Int, width: Int, of type: KVCacheType,
+                   scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         switch type {
         case .f32: return base.assumingMemoryBound(to: Float.self)
-        case .f16:
+        case .f16, .q8_0:
             magi_dequantize(type.tensorType, base, scratch, Int64(rows * width))
             return scratch
         }
     }
 
-    @inline(__always) private func write(_ x: UnsafePointer<Float>, count: Int, to row: UnsafeMutableRawPointer) {
+    /// Stores `count` values (whole 32-value blocks for `q8_0`) from `x` at `row` in the cache's type.
+    @inline(__always) func write(_ x: UnsafePointer<Float>, count: Int, to row: UnsafeMutableRawPointer) {
         switch type {
         case .f32: row.assumingMemoryBound(to: Float.self).update(from: x, count: count)
         case .f16: magi_f32_to_f16(Int64(count), x, row.assumingMemoryBound(to: UInt16.self))
+        case .q8_0: magi_quantize_activation(type.tensorType, x, row, Int64(count))
         }
     }
 }
@@ -118,6 +140,8 @@ final class ForwardScratch: @unchecked Sendable {
     let maxBatch: Int
     // Single-token decode.
     let hidden, normed, query, keyRow, valueRow, attention, gate, up, scores: UnsafeMutablePointer<Float>
+    /// Each head's query in the cache's type, for 8-bit keys.
+    let quantizedQuery: UnsafeMutableRawPointer
     /// [query, keyRow, valueRow] and [gate, up], for the grouped matrix-vector products.
     let queryKeyValue, gateUp: [UnsafeMutablePointer<Float>]
     // Batched prefill, `maxBatch` rows each. Gate and up share memory with query, key, value and
@@ -141,6 +165,7 @@ final class ForwardScratch: @unchecked Sendable {
         let v = c.kvHeadCount * c.valueSize, o = c.headCount * c.valueSize, f = c.feedForwardSize
         hidden = make(d); normed = make(max(d, o)); query = make(q); keyRow = make(k); valueRow = make(v)
         attention = make(o); gate = make(f); up = make(f); scores = make(c.headCount * contextSize)
+        quantizedQuery = UnsafeMutableRawPointer(make((c.headCount * cacheType.rowBytes(c.headSize) + 3) / 4))
         queryKeyValue = [query, keyRow, valueRow]
         gateUp = [gate, up]
         let b = maxBatch

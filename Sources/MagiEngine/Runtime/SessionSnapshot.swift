@@ -66,8 +66,14 @@ enum SessionSnapshot {
     static let version: UInt16 = 1
     static let headerBytes = 48
 
-    static func typeCode(_ type: KVCacheType) -> UInt8 { type == .f16 ? 0 : 1 }
-    static func type(code: UInt8) -> KVCacheType? { code == 0 ? .f16 : code == 1 ? .f32 : nil }
+    static func typeCode(_ type: KVCacheType) -> UInt8 {
+        switch type {
+        case .f16: 0
+        case .f32: 1
+        case .q8_0: 2
+        }
+    }
+    static func type(code: UInt8) -> KVCacheType? { [KVCacheType.f16, .f32, .q8_0].first { typeCode($0) == code } }
 }
 
 extension LlamaModel {
@@ -115,12 +121,11 @@ extension InferenceSession {
     /// The evaluated tokens and their keys and values as bytes, for `restore(from:)` in a session
     /// of the same model (any context size that holds them, either cache type).
     ///
-    /// The size is about `tokens.count × layers × kvHeads × (keySize + valueSize) × elementBytes`
-    /// plus 48 bytes and 4 per token. The snapshot holds no logits: evaluate at least one more
+    /// The size is about `tokens.count` × the cache's bytes per token, plus 48 bytes and 4 per token. The snapshot holds no logits: evaluate at least one more
     /// token after restoring before sampling.
     public func snapshot() -> Data {
-        let n = tokens.count, c = cache, e = c.type.elementBytes
-        let keyBytes = n * c.keySize * e, valueBytes = n * c.valueSize * e
+        let n = tokens.count, c = cache
+        let keyBytes = n * c.keyRowBytes, valueBytes = n * c.valueRowBytes
         let total = SessionSnapshot.headerBytes + 4 * n + c.layers * c.kvHeads * (keyBytes + valueBytes)
         let out = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 64)
         var at = 0
@@ -139,10 +144,10 @@ extension InferenceSession {
         for layer in 0..<c.layers {
             for head in 0..<c.kvHeads {
                 (out + at).copyMemory(from: c.keys(layer: layer, head: head), byteCount: keyBytes)
-                Self.toLittleEndian(out + at, byteCount: keyBytes, elementBytes: e)
+                Self.toLittleEndian(out + at, byteCount: keyBytes, of: c.type)
                 at += keyBytes
                 (out + at).copyMemory(from: c.values(layer: layer, head: head), byteCount: valueBytes)
-                Self.toLittleEndian(out + at, byteCount: valueBytes, elementBytes: e)
+                Self.toLittleEndian(out + at, byteCount: valueBytes, of: c.type)
                 at += valueBytes
             }
         }
@@ -151,8 +156,8 @@ extension InferenceSession {
     }
 
     /// Replaces this session's state with a snapshot's: afterwards `tokens` equals the saved ids and
-    /// `evaluate` continues as if they had been evaluated here. A snapshot of the other cache type
-    /// is converted (half to single precision exactly; single to half rounds).
+    /// `evaluate` continues as if they had been evaluated here. A snapshot of another cache type
+    /// is converted (to a wider type exactly; to a narrower one rounding as storing would).
     ///
     /// Everything is checked before anything is copied, so on a thrown `SessionSnapshotError` the
     /// session is as it was.
@@ -187,8 +192,8 @@ extension InferenceSession {
         guard declared <= UInt64(contextSize) else {
             throw SessionSnapshotError.tooManyTokens(count: declared > UInt64(Int.max) ? Int.max : Int(declared), contextSize: contextSize)
         }
-        let n = Int(declared), e = type.elementBytes
-        let keyBytes = n * c.keySize * e, valueBytes = n * c.valueSize * e
+        let n = Int(declared)
+        let keyBytes = n * type.rowBytes(c.keySize), valueBytes = n * type.rowBytes(c.valueSize)
         let rowsStart = SessionSnapshot.headerBytes + 4 * n
         let total = rowsStart + c.layers * c.kvHeads * (keyBytes + valueBytes)
         guard size >= total else { throw SessionSnapshotError.truncated(size: size, needed: total) }
@@ -201,15 +206,19 @@ extension InferenceSession {
 
         // Valid: copy.
         let source = bytes.baseAddress!
-        let scratch = type == c.type ? nil
-            : UnsafeMutableRawPointer.allocate(byteCount: max(keyBytes, valueBytes, 1), alignment: 64)
-        defer { scratch?.deallocate() }
+        // Another type is converted through an aligned copy and floats.
+        let copy = type == c.type ? nil : UnsafeMutableRawPointer.allocate(byteCount: max(keyBytes, valueBytes, 1), alignment: 64)
+        let floats = type == c.type ? nil : UnsafeMutablePointer<Float>.allocate(capacity: max(n * max(c.keySize, c.valueSize), 1))
+        defer {
+            copy?.deallocate()
+            floats?.deallocate()
+        }
         var at = rowsStart
         for layer in 0..<c.layers {
             for head in 0..<c.kvHeads {
-                c.load(source + at, elements: n * c.keySize, of: type, into: c.keys(layer: layer, head: head), scratch: scratch)
+                c.load(source + at, rows: n, width: c.keySize, of: type, into: c.keys(layer: layer, head: head), copy: copy, floats: floats)
                 at += keyBytes
-                c.load(source + at, elements: n * c.valueSize, of: type, into: c.values(layer: layer, head: head), scratch: scratch)
+                c.load(source + at, rows: n, width: c.valueSize, of: type, into: c.values(layer: layer, head: head), copy: copy, floats: floats)
                 at += valueBytes
             }
         }
@@ -217,38 +226,44 @@ extension InferenceSession {
         c.count = n
     }
 
-    /// Byte-swaps elements in place on a big-endian host; nothing on a little-endian one.
+    /// Byte-swaps the multi-byte numbers of rows of `type` in place on a big-endian host (an 8-bit
+    /// block's scale, not its values); nothing on a little-endian one.
     @inline(__always)
-    static func toLittleEndian(_ p: UnsafeMutableRawPointer, byteCount: Int, elementBytes: Int) {
+    static func toLittleEndian(_ p: UnsafeMutableRawPointer, byteCount: Int, of type: KVCacheType) {
         #if _endian(big)
-        if elementBytes == 2 {
+        switch type {
+        case .f16:
             let q = p.assumingMemoryBound(to: UInt16.self)
             for i in 0..<byteCount / 2 { q[i] = q[i].byteSwapped }
-        } else {
+        case .f32:
             let q = p.assumingMemoryBound(to: UInt32.self)
             for i in 0..<byteCount / 4 { q[i] = q[i].byteSwapped }
+        case .q8_0:
+            let block = type.rowBytes(32)
+            for b in stride(from: 0, to: byteCount, by: block) {
+                let scale = (p + b).assumingMemoryBound(to: UInt16.self)
+                scale.pointee = scale.pointee.byteSwapped
+            }
         }
         #endif
     }
 }
 
 extension KVCache {
-    /// Writes `elements` little-endian values of `type` from `source` (any alignment) to `row`
-    /// onward, converting to this cache's type through `scratch` when the types differ.
-    func load(_ source: UnsafeRawPointer, elements: Int, of type: KVCacheType, into row: UnsafeMutableRawPointer,
-              scratch: UnsafeMutableRawPointer?) {
-        let bytes = elements * type.elementBytes
-        guard type != self.type, let scratch else {
+    /// Writes `rows` little-endian rows of `width` values of `type` from `source` (any alignment) to
+    /// `row` onward; another type than this cache's is converted through an aligned `copy` and `floats`.
+    func load(_ source: UnsafeRawPointer, rows: Int, width: Int, of type: KVCacheType, into row: UnsafeMutableRawPointer,
+              copy: UnsafeMutableRawPointer?, floats: UnsafeMutablePointer<Float>?) {
+        let bytes = rows * type.rowBytes(width)
+        guard type != self.type, let copy, let floats else {
             row.copyMemory(from: source, byteCount: bytes)
-            InferenceSession.toLittleEndian(row, byteCount: bytes, elementBytes: type.elementBytes)
+            InferenceSession.toLittleEndian(row, byteCount: bytes, of: type)
             return
         }
         // The kernels read aligned elements, so convert from an aligned copy.
-        scratch.copyMemory(from: source, byteCount: bytes)
-        InferenceSession.toLittleEndian(scratch, byteCount: bytes, elementBytes: type.elementBytes)
-        switch type {
-        case .f16: magi_dequantize(type.tensorType, scratch, row.assumingMemoryBound(to: Float.self), Int64(elements))
-        case .f32: magi_f32_to_f16(Int64(elements), scratch.assumingMemoryBound(to: Float.self), row.assumingMemoryBound(to: UInt16.self))
-        }
+        copy.copyMemory(from: source, byteCount: bytes)
+        InferenceSession.toLittleEndian(copy, byteCount: bytes, of: type)
+        let values = floatRows(copy, rows: rows, width: width, of: type, scratch: floats)
+        write(values, count: rows * width, to: row)
     }
 }

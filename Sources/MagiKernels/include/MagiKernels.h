@@ -89,7 +89,7 @@ float magi_dot_f32(int64_t n, const float *a, const float *b);
 void magi_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 /// y += alpha * x, with x in IEEE half precision (a float16 KV cache's values).
 void magi_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
-/// out[0..width) = Σ_{t<n} w[t] · row t, with `n` rows of `type` (MAGI_TYPE_F32 or MAGI_TYPE_F16)
+/// out[0..width) = Σ_{t<n} w[t] · row t, with `n` rows of `type` (MAGI_TYPE_F32, MAGI_TYPE_F16 or MAGI_TYPE_Q8_0)
 /// `row_bytes` apart: attention's weighted sum of cached values.
 void magi_weighted_sum(int type, const void *rows, size_t row_bytes, int64_t n, int64_t width, const float *w,
                        float *out);
