@@ -2,9 +2,14 @@ import Foundation
 
 /// A program run for a tool: input on stdin, stdout and stderr captured up to a cap, killed when
 /// it runs past its time, prints past its cap, or the call is cancelled.
+///
+/// It runs as the leader of a process group of its own, registered in ``ChildProcessGroups``
+/// while it runs; when it ends, whatever it left running in its group is killed.
 public struct ChildProcess: Sendable {
     public var executable: String
     public var arguments: [String]
+    /// The program's whole environment; nil: ``ChildEnvironment/make(passing:adding:from:)``'s
+    /// allow-list of magi's.
     public var environment: [String: String]?
     public var currentDirectory: String?
     /// Wall-clock limit.
@@ -54,7 +59,7 @@ public struct ChildProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        process.environment = environment ?? ChildEnvironment.make()
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
         process.standardInput = stdin
@@ -64,6 +69,7 @@ public struct ChildProcess: Sendable {
         process.terminationHandler = { _ in state.exited.signal() }
         do { try process.run() } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
         let pid = process.processIdentifier
+        ChildProcessGroups.shared.register(pid)
         let limit = outputLimit
         // Foundation starts the program in a process group of its own: killing the group ends the
         // programs it started too, which would otherwise hold the output pipes open.
@@ -99,6 +105,9 @@ public struct ChildProcess: Sendable {
         } onCancel: {
             killer(.cancelled)
         }
+        // What the program left running in its group goes with it.
+        kill(-pid, SIGKILL)
+        ChildProcessGroups.shared.unregister(pid)
         let drained = DispatchTime.now() + 1
         readers.forEach { $0.finish(by: drained) }
         let ending = state.ending ?? (process.terminationReason == .uncaughtSignal

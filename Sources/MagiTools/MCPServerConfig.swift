@@ -7,7 +7,8 @@ public struct MCPServerConfig: Sendable, Equatable {
     public var name: String
     /// The program and its arguments; a program without a `/` is looked up in `PATH`.
     public var command: [String]
-    /// Variables added to magi's environment for the server.
+    /// Variables set for the server (its `env` table), on top of the few ``ChildEnvironment``
+    /// passes on from magi's; nothing else of magi's environment reaches it.
     public var environment: [String: String]?
     /// The server's working folder (magi's when nil).
     public var currentDirectory: String?
@@ -32,7 +33,8 @@ public struct MCPServerConfig: Sendable, Equatable {
     /// {"mcpServers": {"files": {"command": "npx", "args": ["-y", "some-server"], "env": {"KEY": "v"}}}}
     /// ```
     ///
-    /// Per server: `command` (required), `args`, `env`, `cwd`, and magi's `timeout_seconds` (a
+    /// Per server: `command` (required), `args`, `env` (the variables the server gets besides
+    /// ``ChildEnvironment/allowedNames``), `cwd`, and magi's `timeout_seconds` (a
     /// tool call's limit, default 60). `"servers"` is accepted for `"mcpServers"` (VS Code), and
     /// entries with `"disabled": true` are left out. Only stdio servers are supported.
     ///
