@@ -35,7 +35,8 @@ public struct MCPServerConfig: Sendable, Equatable {
     ///
     /// Per server: `command` (required), `args`, `env` (the variables the server gets besides
     /// ``ChildEnvironment/allowedNames``), `cwd`, and magi's `timeout_seconds` (a
-    /// tool call's limit, default 60). `"servers"` is accepted for `"mcpServers"` (VS Code), and
+    /// tool call's limit, default 60) and `startup_timeout_seconds` (how long it may take to answer
+    /// `initialize` and list its tools, default 10). `"servers"` is accepted for `"mcpServers"` (VS Code), and
     /// entries with `"disabled": true` are left out. Only stdio servers are supported.
     ///
     /// - Throws: ``MCPError/invalidConfiguration(_:)`` naming the first problem.
@@ -102,6 +103,12 @@ public struct MCPServerConfig: Sendable, Equatable {
                 throw bad("\"timeout_seconds\" must be a number between 0 and 3600")
             }
             config.callTimeout = .milliseconds(Int(seconds * 1000))
+        }
+        if let timeout = entry["startup_timeout_seconds"] {
+            guard let seconds = timeout.number, seconds > 0, seconds <= 600 else {
+                throw bad("\"startup_timeout_seconds\" must be a number between 0 and 600")
+            }
+            config.startupTimeout = .milliseconds(Int(seconds * 1000))
         }
         return config
     }
