@@ -66,10 +66,23 @@ public struct ChildProcess: Sendable {
         process.standardOutput = stdout
         process.standardError = stderr
         let state = RunState()
-        process.terminationHandler = { _ in state.exited.signal() }
+        let reaped = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in reaped.signal() }
         do { try process.run() } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
         let pid = process.processIdentifier
         ChildProcessGroups.shared.register(pid)
+        // Foundation reports the exit only once every program holding what the child inherited has
+        // exited too (a background process it left), so the exit is watched here, without reaping.
+        Thread {
+            var info = siginfo_t()
+            var result: Int32
+            repeat { result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) } while result == -1 && errno == EINTR
+            if result != 0 {  // Foundation reaped it first.
+                reaped.wait()
+                reaped.signal()
+            }
+            state.exited.signal()
+        }.start()
         let limit = outputLimit
         // Foundation starts the program in a process group of its own: killing the group ends the
         // programs it started too, which would otherwise hold the output pipes open.
@@ -105,9 +118,10 @@ public struct ChildProcess: Sendable {
         } onCancel: {
             killer(.cancelled)
         }
-        // What the program left running in its group goes with it.
+        // What the program left running in its group goes with it; then Foundation reaps it.
         kill(-pid, SIGKILL)
         ChildProcessGroups.shared.unregister(pid)
+        if reaped.wait(timeout: .now() + 5) == .success { reaped.signal() }
         let drained = DispatchTime.now() + 1
         readers.forEach { $0.finish(by: drained) }
         let ending = state.ending ?? (process.terminationReason == .uncaughtSignal

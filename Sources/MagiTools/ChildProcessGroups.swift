@@ -21,7 +21,8 @@ public final class ChildProcessGroups: Sendable {
     public static let capacity = 256
     private let slots: InlineArray<256, Atomic<Int32>>
 
-    private init() {
+    /// A registry of its own (tests); magi uses ``shared``.
+    init() {
         slots = InlineArray { _ in Atomic<Int32>(0) }
     }
 
