@@ -5,7 +5,7 @@ remote model to say or call exactly something (TerminalSafetyTests).
 
 SCRIPT_JSON is a list of replies, used in turn by the chat requests (the last one repeats):
 {"content": "...", "reasoning": "...", "tool_call": {"name": "...", "arguments": "{...}"},
-"delay": seconds before answering}. GET /page serves PAGE_HTML from the environment as text/html
+"delay": seconds before answering}; "{PORT}" in a call's arguments becomes the server's port. GET /page serves PAGE_HTML from the environment as text/html
 (for fetch_url). The port it listens on is written to PORT_FILE.
 """
 
@@ -67,7 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         if "tool_call" in reply:
             call = reply["tool_call"]
             chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                                   "function": {"name": call["name"], "arguments": call["arguments"]}}]})
+                                   "function": {"name": call["name"],
+                                                "arguments": call["arguments"].replace("{PORT}", str(self.server.server_address[1]))}}]})
         chunk({}, "tool_calls" if "tool_call" in reply else "stop")
         usage = {"id": "c", "object": "chat.completion.chunk", "choices": [],
                  "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
