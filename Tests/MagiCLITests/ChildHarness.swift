@@ -59,10 +59,10 @@ struct ChildHarness {
         }
     }
 
-    /// The processes marked `marker` still running after up to two seconds (killed ones take a
+    /// The processes marked `marker` still running after up to `seconds` (killed ones take a
     /// moment to be reaped); they are killed, so a failing test leaves nothing behind either.
-    static func survivors(marked marker: String) -> [Int32] {
-        let deadline = Date().addingTimeInterval(2)
+    static func survivors(marked marker: String, within seconds: Double = 2) -> [Int32] {
+        let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline && !processes(marked: marker).isEmpty { Thread.sleep(forTimeInterval: 0.05) }
         let left = processes(marked: marker)
         left.forEach { kill($0, SIGKILL) }

@@ -95,7 +95,8 @@ import Testing
         let mcp = try harness.mcpConfig(["stuck": stuck])
         let run = try MagiRun(["--remote", server.url, "--mcp-config", mcp, "--tools", "all", "-p", "go"], harness: harness)
         #expect(ChildHarness.wait(seconds: 60) { run.stderr.contains("magi: MCP server skipped: ") }, "\(run.stderr)")
-        #expect(ChildHarness.survivors(marked: marker).isEmpty)
+        // Gone already, not a moment later as a server closed in the background would be.
+        #expect(ChildHarness.survivors(marked: marker, within: 0.2).isEmpty)
         #expect(run.process.isRunning)
         #expect(run.wait() == 0 && run.stdout == "done\n", "\(run.stderr)")
     }
