@@ -89,6 +89,21 @@ import Testing
         #expect(piped.stdout == "local \u{1B}]0;local-title\u{07} and \u{1B}]52;c;bG9jYWw=\u{07} and \u{1B}[2J end\n", "\(piped.stdout.debugDescription)")
     }
 
+    /// An error message that echoes outside text (here a file name) shows it visibly too.
+    @Test(.enabled(if: enabled)) func errorMessagesEchoOutsideTextVisibly() throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
+        let name = harness.home + "/model \u{1B}]0;error-title\u{07}\u{1B}[2J.gguf"
+        let (screen, bytes, titles) = try Self.inTmux(harness: harness, ["-m", name, "-p", "hi"])
+        #expect(titles.before == titles.after && screen.contains("BEFORE-MAGI"), "\(screen)")
+        #expect(screen.contains("model ^[]0;error-title^G^[[2J.gguf"), "\(screen)")
+        let written = String(decoding: bytes, as: UTF8.self)
+        for sequence in Self.live { #expect(!written.contains(sequence), "\(sequence.debugDescription) reached the terminal") }
+        // On a pipe the message names the file as it is.
+        let piped = try MagiRun(["-m", name, "-p", "hi"], harness: harness)
+        #expect(piped.wait() == 1 && piped.stderr.contains(name), "\(piped.stderr.debugDescription)")
+    }
+
     /// Runs magi with `arguments` in a tmux pane after a line `BEFORE-MAGI`, every byte the pane gets
     /// copied by `pipe-pane`; returns the screen, those bytes and the pane's title before and after.
     static func inTmux(harness: ChildHarness, _ arguments: [String]) throws -> (screen: String, bytes: Data, titles: (before: String, after: String)) {
