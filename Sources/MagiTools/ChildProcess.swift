@@ -77,9 +77,12 @@ public struct ChildProcess: Sendable {
             var info = siginfo_t()
             var result: Int32
             repeat { result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) } while result == -1 && errno == EINTR
-            if result != 0 {  // Foundation reaped it first.
+            if result == 0 {
+                let code = info._sifields._sigchld.si_status
+                state.exit = Int(info.si_code) == Int(CLD_EXITED) ? .exited(code) : .signalled(code)
+            } else {  // Foundation reaped it first.
                 reaped.wait()
-                reaped.signal()
+                state.exit = process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
             }
             state.exited.signal()
         }.start()
@@ -118,25 +121,30 @@ public struct ChildProcess: Sendable {
         } onCancel: {
             killer(.cancelled)
         }
-        // What the program left running in its group goes with it; then Foundation reaps it.
+        // What the program left running in its group goes with it (Foundation reaps the program).
         kill(-pid, SIGKILL)
         ChildProcessGroups.shared.unregister(pid)
-        if reaped.wait(timeout: .now() + 5) == .success { reaped.signal() }
         let drained = DispatchTime.now() + 1
         readers.forEach { $0.finish(by: drained) }
-        let ending = state.ending ?? (process.terminationReason == .uncaughtSignal
-                                      ? .signalled(process.terminationStatus) : .exited(process.terminationStatus))
+        let ending = state.ending ?? state.exit!  // set before `exited` was signalled
         return Outcome(ending: ending, stdout: readers[0].bytes, stderr: readers[1].bytes)
     }
 }
 
-/// Why magi killed the program, set once; and the exit signal.
+/// Why magi killed the program, set once; how the program exited; and the signal that it has.
 private final class RunState: @unchecked Sendable {
     let exited = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var reason: ChildProcess.Outcome.Ending?
 
     var ending: ChildProcess.Outcome.Ending? { lock.withLock { reason } }
+
+    /// How the program exited (`exited` or `signalled`), set once it has.
+    var exit: ChildProcess.Outcome.Ending? {
+        get { lock.withLock { exitEnding } }
+        set { lock.withLock { exitEnding = newValue } }
+    }
+    private var exitEnding: ChildProcess.Outcome.Ending?
 
     /// True when this is the first reason (so the caller should kill).
     func setEnding(_ ending: ChildProcess.Outcome.Ending) -> Bool {

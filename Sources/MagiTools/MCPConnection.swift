@@ -374,13 +374,13 @@ final class MCPConnection: @unchecked Sendable {
     private func serverExited() {
         _ = outputClosed.wait(timeout: .now() + 1)
         _ = errorsClosed.wait(timeout: .now() + 0.5)
+        // Programs it started and left behind in its group would hold the pipes open.
+        kill(-process.processIdentifier, SIGKILL)
+        ChildProcessGroups.shared.unregister(process.processIdentifier)
         if let reason = lock.withLock({ stopReason }) { return fail(.serverGone(server: server, reason: reason)) }
         let (signalled, code) = lock.withLock { ending ?? (false, 0) }
         let how = signalled ? "crashed (signal \(code))" : "exited with status \(code)"
         fail(.serverGone(server: server, reason: how + lastErrorLine()))
-        // Programs it started and left behind in its group would hold the pipes open.
-        kill(-process.processIdentifier, SIGKILL)
-        ChildProcessGroups.shared.unregister(process.processIdentifier)
     }
 
     /// The last line the server wrote on stderr, as ": line", or "" when none.
