@@ -157,15 +157,10 @@ struct TerminalStyle {
     /// Colours and styles are drawn.
     let isEnabled: Bool
     /// Control characters in the styled text are written out (``TerminalText/visible(_:)``).
-    var showsControlCharacters = true
+    let showsControlCharacters: Bool
 
     static var standardOutput: TerminalStyle { TerminalStyle(fileDescriptor: STDOUT_FILENO) }
     static var standardError: TerminalStyle { TerminalStyle(fileDescriptor: STDERR_FILENO) }
-
-    init(isEnabled: Bool, showsControlCharacters: Bool = true) {
-        self.isEnabled = isEnabled
-        self.showsControlCharacters = showsControlCharacters
-    }
 
     /// The style for text written to `fileDescriptor`, as ``Display`` says.
     init(fileDescriptor: Int32) {
