@@ -40,9 +40,4 @@ struct DisplayOptions: ParsableArguments {
 enum Display {
     nonisolated(unsafe) static var color: ColorMode = .auto
     nonisolated(unsafe) static var theme: Theme = .dark
-
-    /// Whether standard output gets colour and escape codes.
-    static var colorsStandardOutput: Bool {
-        color.allowsColor(fileDescriptor: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment)
-    }
 }

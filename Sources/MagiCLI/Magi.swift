@@ -16,13 +16,32 @@ enum MagiMain {
     static func main() async {
         // A reader that goes away (`magi … | head`) ends magi through StandardOutput, quietly.
         signal(SIGPIPE, SIG_IGN)
+        EndingSignals.install()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let name = arguments.first, let command = subcommands[name] {
-            await command.main(Array(arguments.dropFirst()))
+            await run(command, Array(arguments.dropFirst()))
         } else if arguments.first == "help", let name = arguments.dropFirst().first, let command = subcommands[name] {
-            await command.main(["--help"])
+            await run(command, ["--help"])
         } else {
-            await Magi.main(arguments)
+            await run(Magi.self, arguments)
+        }
+    }
+
+    /// Parses and runs `command` as ArgumentParser's `main` does, except that its messages go
+    /// through ``StandardError`` (an error may echo a server's answer or a file's text) and that
+    /// magi ends by `exit`, which stops the programs it started.
+    static func run(_ command: any AsyncParsableCommand.Type, _ arguments: [String]) async -> Never {
+        do {
+            var parsed = try command.parseAsRoot(arguments)
+            if var asynchronous = parsed as? any AsyncParsableCommand { try await asynchronous.run() } else { try parsed.run() }
+            exit(0)
+        } catch {
+            let message = command.fullMessage(for: error)
+            let status = command.exitCode(for: error)
+            if !message.isEmpty {
+                if status == .success { StandardOutput.write(message + "\n") } else { StandardError.write(message + "\n") }
+            }
+            exit(status.rawValue)
         }
     }
 }
@@ -169,6 +188,7 @@ struct Magi: AsyncParsableCommand {
             var clients: [ObjectIdentifier: MCPClient] = [:]
             for case let tool as MCPTool in registry.tools { clients[ObjectIdentifier(tool.client)] = tool.client }
             clients.values.forEach { $0.shutDown() }
+            ChildProcessGroups.shared.killAll()
         }
         StandardOutput.readerGone = cleanUp
         defer { cleanUp() }

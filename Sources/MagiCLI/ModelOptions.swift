@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagiChat
 import MagiEngine
+import MagiRender
 
 /// Options every command that loads a model shares, named as llama.cpp names them. The model and
 /// the context window fall back on MAGI_MODEL, MAGI_CONTEXT and config.toml (``MagiConfig``).
@@ -94,20 +95,35 @@ struct CLIError: Error, CustomStringConvertible {
 /// Writes to standard output unbuffered. When the reader has gone (`magi … | head`), magi ends
 /// quietly with status 0 after ``readerGone`` (cleaning up child processes and folders), as the
 /// text it would write has no one to read it.
+///
+/// ``write(_:)`` is for text that may hold something from outside (a file name, a server's
+/// message): on a terminal its control characters are written out. ``writeFormatted(_:)`` is for
+/// text holding magi's own escape sequences, whose outside parts the caller made safe (the
+/// Markdown renderer, ``TerminalStyle``).
 enum StandardOutput {
     /// What must be undone before magi ends early: set once at start-up, run at most once.
     nonisolated(unsafe) static var readerGone: () -> Void = {}
 
     static func write(_ text: String) {
+        writeFormatted(Display.color.showsControlCharacters(fileDescriptor: STDOUT_FILENO) ? TerminalText.visible(text) : text)
+    }
+
+    static func writeFormatted(_ text: String) {
         guard !FileDescriptorWriter.write(text, to: STDOUT_FILENO) else { return }
         readerGone()
         _exit(0)
     }
 }
 
-/// Writes to standard error unbuffered; a failure (a closed pipe) is ignored.
+/// Writes to standard error unbuffered; a failure (a closed pipe) is ignored. As for
+/// ``StandardOutput``: ``write(_:)`` for messages, which may echo outside text (tool errors, a
+/// server's error body), ``writeFormatted(_:)`` for magi's own styled text.
 enum StandardError {
     static func write(_ text: String) {
+        writeFormatted(Display.color.showsControlCharacters(fileDescriptor: STDERR_FILENO) ? TerminalText.visible(text) : text)
+    }
+
+    static func writeFormatted(_ text: String) {
         _ = FileDescriptorWriter.write(text, to: STDERR_FILENO)
     }
 }

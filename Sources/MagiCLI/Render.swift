@@ -65,6 +65,6 @@ struct Render: AsyncParsableCommand {
 
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
-        StandardOutput.write(text)
+        StandardOutput.writeFormatted(text)
     }
 }

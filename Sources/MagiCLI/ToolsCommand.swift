@@ -24,7 +24,7 @@ struct ListTools: AsyncParsableCommand {
                     ("access", .array(tool.access.summary.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })),
                     ("description", .string(tool.description)), ("parameters", parameters),
                 ])
-                print(entry.compactText)
+                JSONEvents.emit(entry)
             }
             return
         }
@@ -32,7 +32,8 @@ struct ListTools: AsyncParsableCommand {
         for (tool, source) in catalog {
             let summary = tool.description.split(separator: "\n").first.map(String.init) ?? ""
             let access = tool.access.isEmpty ? "" : " [\(tool.access.summary)]"
-            print(tool.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + summary + access + "  (" + source + ")")
+            // A description is the server's or the plugin's text: StandardOutput keeps it terminal-safe.
+            StandardOutput.write(tool.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + summary + access + "  (" + source + ")\n")
         }
     }
 }

@@ -20,4 +20,11 @@ public enum ColorMode: String, Sendable, CaseIterable {
             return isatty(fileDescriptor) == 1
         }
     }
+
+    /// Whether text for `fileDescriptor` must have its control characters written out
+    /// (``TerminalText/visible(_:)``): on a terminal whatever the colours, and with `always`, whose
+    /// output is meant for one (`less -R`). On a pipe otherwise text passes unchanged.
+    public func showsControlCharacters(fileDescriptor: Int32) -> Bool {
+        self == .always || isatty(fileDescriptor) == 1
+    }
 }

@@ -1,14 +1,31 @@
 /// A piece of text in one style, possibly the visible part of a hyperlink.
+///
+/// Runs are where text from outside enters the drawn output, so they hold it terminal-safe: control
+/// characters written out (``TerminalText/visible(_:)``), and control characters in a link's URL
+/// percent-encoded, so neither can end magi's escape sequence and start one of its own.
 struct StyledRun: Equatable {
-    var text: String
+    private(set) var text: String
     var style: TextStyle
     /// The URL this text links to (drawn as an OSC 8 hyperlink when the terminal gets escapes).
-    var link: String?
+    let link: String?
 
     init(_ text: String, _ style: TextStyle = .plain, link: String? = nil) {
-        self.text = text
+        self.text = TerminalText.visible(text)
         self.style = style
-        self.link = link
+        self.link = link.map(Self.percentEncodingControls)
+    }
+
+    /// Adds `more` to the text.
+    mutating func append(_ more: String) { text += TerminalText.visible(more) }
+
+    private static func percentEncodingControls(_ url: String) -> String {
+        guard url.unicodeScalars.contains(where: TerminalText.needsEscaping) else { return url }
+        var out = ""
+        for scalar in url.unicodeScalars {
+            guard TerminalText.needsEscaping(scalar) else { out.unicodeScalars.append(scalar); continue }
+            for byte in String(scalar).utf8 { out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) }
+        }
+        return out
     }
 }
 
@@ -27,7 +44,7 @@ struct StyledLine: Equatable {
     mutating func append(_ text: String, _ style: TextStyle = .plain, link: String? = nil) {
         guard !text.isEmpty else { return }
         if let last = runs.last, last.style == style, last.link == link {
-            runs[runs.count - 1].text += text
+            runs[runs.count - 1].append(text)
         } else {
             runs.append(StyledRun(text, style, link: link))
         }

@@ -2,9 +2,14 @@ import Foundation
 
 /// A program run for a tool: input on stdin, stdout and stderr captured up to a cap, killed when
 /// it runs past its time, prints past its cap, or the call is cancelled.
+///
+/// It runs as the leader of a process group of its own, registered in ``ChildProcessGroups``
+/// while it runs; when it ends, whatever it left running in its group is killed.
 public struct ChildProcess: Sendable {
     public var executable: String
     public var arguments: [String]
+    /// The program's whole environment; nil: ``ChildEnvironment/make(passing:adding:from:)``'s
+    /// allow-list of magi's.
     public var environment: [String: String]?
     public var currentDirectory: String?
     /// Wall-clock limit.
@@ -54,16 +59,33 @@ public struct ChildProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        process.environment = environment ?? ChildEnvironment.make()
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
         let state = RunState()
-        process.terminationHandler = { _ in state.exited.signal() }
+        let reaped = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in reaped.signal() }
         do { try process.run() } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
         let pid = process.processIdentifier
+        ChildProcessGroups.shared.register(pid)
+        // Foundation reports the exit only once every program holding what the child inherited has
+        // exited too (a background process it left), so the exit is watched here, without reaping.
+        Thread {
+            var info = siginfo_t()
+            var result: Int32
+            repeat { result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) } while result == -1 && errno == EINTR
+            if result == 0 {
+                let code = info._sifields._sigchld.si_status
+                state.exit = Int(info.si_code) == Int(CLD_EXITED) ? .exited(code) : .signalled(code)
+            } else {  // Foundation reaped it first.
+                reaped.wait()
+                state.exit = process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+            }
+            state.exited.signal()
+        }.start()
         let limit = outputLimit
         // Foundation starts the program in a process group of its own: killing the group ends the
         // programs it started too, which would otherwise hold the output pipes open.
@@ -99,21 +121,30 @@ public struct ChildProcess: Sendable {
         } onCancel: {
             killer(.cancelled)
         }
+        // What the program left running in its group goes with it (Foundation reaps the program).
+        kill(-pid, SIGKILL)
+        ChildProcessGroups.shared.unregister(pid)
         let drained = DispatchTime.now() + 1
         readers.forEach { $0.finish(by: drained) }
-        let ending = state.ending ?? (process.terminationReason == .uncaughtSignal
-                                      ? .signalled(process.terminationStatus) : .exited(process.terminationStatus))
+        let ending = state.ending ?? state.exit!  // set before `exited` was signalled
         return Outcome(ending: ending, stdout: readers[0].bytes, stderr: readers[1].bytes)
     }
 }
 
-/// Why magi killed the program, set once; and the exit signal.
+/// Why magi killed the program, set once; how the program exited; and the signal that it has.
 private final class RunState: @unchecked Sendable {
     let exited = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var reason: ChildProcess.Outcome.Ending?
 
     var ending: ChildProcess.Outcome.Ending? { lock.withLock { reason } }
+
+    /// How the program exited (`exited` or `signalled`), set once it has.
+    var exit: ChildProcess.Outcome.Ending? {
+        get { lock.withLock { exitEnding } }
+        set { lock.withLock { exitEnding = newValue } }
+    }
+    private var exitEnding: ChildProcess.Outcome.Ending?
 
     /// True when this is the first reason (so the caller should kill).
     func setEnding(_ ending: ChildProcess.Outcome.Ending) -> Bool {

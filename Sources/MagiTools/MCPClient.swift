@@ -50,7 +50,7 @@ public final class MCPClient: Sendable {
     ///   requests under way fail.
     /// - Throws: ``MCPError`` (the server cannot start, exits, does not answer within
     ///   ``MCPServerConfig/startupTimeout``, or breaks the protocol), or `CancellationError`.
-    ///   The server is stopped.
+    ///   The server and its process group are stopped before this returns.
     public static func connect(_ config: MCPServerConfig, messageLimit: Int = defaultMessageLimit,
                                clientVersion: String = "0.1") async throws -> MCPClient {
         let connection = try MCPConnection.launch(config, messageLimit: messageLimit)
@@ -73,7 +73,8 @@ public final class MCPClient: Sendable {
             let descriptors = hasTools ? try await listTools(connection, config: config) : []
             return MCPClient(config: config, connection: connection, handshake: handshake, descriptors: descriptors)
         } catch {
-            connection.close()
+            // A server skipped is gone, with its whole process group, before magi goes on.
+            connection.terminate()
             if case MCPError.timedOut(_, "initialize", let seconds) = error, let junk = connection.wroteOnlyJunk {
                 throw MCPError.protocolViolation(server: config.name, reason: "no answer to initialize within \(MCPError.format(seconds)) s, "
                     + "only \(junk.lines) line\(junk.lines == 1 ? "" : "s") that \(junk.lines == 1 ? "is" : "are") not JSON-RPC, "

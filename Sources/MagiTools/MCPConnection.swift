@@ -64,8 +64,7 @@ final class MCPConnection: @unchecked Sendable {
         guard let program = config.command.first, !program.isEmpty else {
             throw .cannotStart(server: config.name, reason: "no command")
         }
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in config.environment ?? [:] { environment[key] = value }
+        let environment = ChildEnvironment.make(adding: config.environment ?? [:])
         guard let executable = Self.resolve(program, path: environment["PATH"], directory: config.currentDirectory) else {
             throw .cannotStart(server: config.name, reason: program.contains("/") ? "no executable at \(program)"
                                                                                     : "command '\(program)' not found in PATH")
@@ -103,6 +102,8 @@ final class MCPConnection: @unchecked Sendable {
         do { try process.run() } catch {
             throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
         }
+        // Foundation starts it as the leader of a process group of its own, which magi kills however it ends.
+        ChildProcessGroups.shared.register(process.processIdentifier)
         let output = (process.standardOutput as! Pipe).fileHandleForReading
         let errors = (process.standardError as! Pipe).fileHandleForReading
         // The threads hold the connection until the server has exited and its output is read, which
@@ -373,12 +374,13 @@ final class MCPConnection: @unchecked Sendable {
     private func serverExited() {
         _ = outputClosed.wait(timeout: .now() + 1)
         _ = errorsClosed.wait(timeout: .now() + 0.5)
+        // Programs it started and left behind in its group would hold the pipes open.
+        kill(-process.processIdentifier, SIGKILL)
+        ChildProcessGroups.shared.unregister(process.processIdentifier)
         if let reason = lock.withLock({ stopReason }) { return fail(.serverGone(server: server, reason: reason)) }
         let (signalled, code) = lock.withLock { ending ?? (false, 0) }
         let how = signalled ? "crashed (signal \(code))" : "exited with status \(code)"
         fail(.serverGone(server: server, reason: how + lastErrorLine()))
-        // Programs it started and left behind in its group would hold the pipes open.
-        kill(-process.processIdentifier, SIGKILL)
     }
 
     /// The last line the server wrote on stderr, as ": line", or "" when none.
@@ -447,6 +449,14 @@ final class MCPConnection: @unchecked Sendable {
     func stop(signal: Int32) {
         kill(-process.processIdentifier, signal)
         kill(process.processIdentifier, signal)
+    }
+
+    /// Stops the server now and waits for it: its input closed, its whole process group killed
+    /// (programs it started too). For a server that is given up on before it was of any use.
+    func terminate() {
+        close()
+        if lock.withLock({ ending == nil }) { stop(signal: SIGKILL) } else { kill(-process.processIdentifier, SIGKILL) }
+        _ = waitUntilExited(timeout: .seconds(2))
     }
 
     /// Waits until the server's process has ended, up to `timeout`; true when it has.

@@ -7,7 +7,8 @@ public struct MCPServerConfig: Sendable, Equatable {
     public var name: String
     /// The program and its arguments; a program without a `/` is looked up in `PATH`.
     public var command: [String]
-    /// Variables added to magi's environment for the server.
+    /// Variables set for the server (its `env` table), on top of the few ``ChildEnvironment``
+    /// passes on from magi's; nothing else of magi's environment reaches it.
     public var environment: [String: String]?
     /// The server's working folder (magi's when nil).
     public var currentDirectory: String?
@@ -32,8 +33,10 @@ public struct MCPServerConfig: Sendable, Equatable {
     /// {"mcpServers": {"files": {"command": "npx", "args": ["-y", "some-server"], "env": {"KEY": "v"}}}}
     /// ```
     ///
-    /// Per server: `command` (required), `args`, `env`, `cwd`, and magi's `timeout_seconds` (a
-    /// tool call's limit, default 60). `"servers"` is accepted for `"mcpServers"` (VS Code), and
+    /// Per server: `command` (required), `args`, `env` (the variables the server gets besides
+    /// ``ChildEnvironment/allowedNames``), `cwd`, and magi's `timeout_seconds` (a
+    /// tool call's limit, default 60) and `startup_timeout_seconds` (how long it may take to answer
+    /// `initialize` and list its tools, default 10). `"servers"` is accepted for `"mcpServers"` (VS Code), and
     /// entries with `"disabled": true` are left out. Only stdio servers are supported.
     ///
     /// - Throws: ``MCPError/invalidConfiguration(_:)`` naming the first problem.
@@ -100,6 +103,12 @@ public struct MCPServerConfig: Sendable, Equatable {
                 throw bad("\"timeout_seconds\" must be a number between 0 and 3600")
             }
             config.callTimeout = .milliseconds(Int(seconds * 1000))
+        }
+        if let timeout = entry["startup_timeout_seconds"] {
+            guard let seconds = timeout.number, seconds > 0, seconds <= 600 else {
+                throw bad("\"startup_timeout_seconds\" must be a number between 0 and 600")
+            }
+            config.startupTimeout = .milliseconds(Int(seconds * 1000))
         }
         return config
     }

@@ -4,8 +4,12 @@ import Foundation
 /// the call's arguments as JSON on stdin and writes `{"result": …}` or `{"error": "…"}` on stdout.
 ///
 /// Manifest: `name`, `description`, `parameters` (a JSON Schema), `command` (the executable and its
-/// arguments, relative to the folder), optional `timeout_seconds` (default 10), and `network` /
-/// `files` (booleans: what it reaches; either makes its calls need permission).
+/// arguments, relative to the folder), optional `timeout_seconds` (default 10), `network` /
+/// `files` (booleans: what it reaches; either makes its calls need permission), and `env` (names
+/// of variables of magi's environment the plugin needs, such as an API key).
+///
+/// The plugin runs in its folder, in a process group of its own, with only the variables
+/// ``ChildEnvironment`` allows and those its `env` names.
 ///
 /// Whatever the plugin does — hang, crash, print megabytes or garbage — the call ends with a
 /// ``ToolError`` saying so, within its time limit.
@@ -18,6 +22,8 @@ public struct PluginTool: Tool {
     /// The plugin's folder.
     public let folder: String
     let command: [String]
+    /// The variables of magi's environment passed on to the plugin besides the allow-listed ones.
+    let passedVariables: [String]
     let runTimeout: Duration
     /// Bytes of output read; past it the plugin is stopped.
     static let outputLimit = 1 << 20
@@ -46,6 +52,14 @@ public struct PluginTool: Tool {
         }
         let executable = command[0].hasPrefix("/") ? command[0] : folder + "/" + command[0]
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw .missingExecutable(executable) }
+        var passed: [String] = []
+        if let env = manifest["env"] {
+            guard let names = env.array?.compactMap(\.string), names.count == env.array?.count,
+                  names.allSatisfy(Self.isVariableName) else {
+                throw .invalidManifest(path, "\"env\" must be a list of environment variable names")
+            }
+            passed = names
+        }
         let seconds = manifest["timeout_seconds"]?.number ?? 10
         guard seconds > 0 && seconds <= 600 else { throw .invalidManifest(path, "\"timeout_seconds\" must be between 0 and 600") }
         self.name = name
@@ -57,11 +71,13 @@ public struct PluginTool: Tool {
         self.access = access
         self.folder = folder
         self.command = [executable] + command.dropFirst()
+        self.passedVariables = passed
         self.runTimeout = .milliseconds(Int(seconds * 1000))
     }
 
     public func run(arguments: String) async throws -> String {
-        let child = ChildProcess(executable: command[0], arguments: Array(command.dropFirst()), currentDirectory: folder,
+        let child = ChildProcess(executable: command[0], arguments: Array(command.dropFirst()),
+                                 environment: ChildEnvironment.make(passing: passedVariables), currentDirectory: folder,
                                  timeout: runTimeout, outputLimit: Self.outputLimit)
         let outcome = try await child.run(input: Array(arguments.utf8))
         switch outcome.ending {
@@ -84,6 +100,12 @@ public struct PluginTool: Tool {
         case let value?: return value.pythonText
         case nil: return output
         }
+    }
+
+    /// Letters, digits and `_`, not starting with a digit.
+    private static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
     private static func lastLine(of text: String) -> String {

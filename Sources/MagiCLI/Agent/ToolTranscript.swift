@@ -30,13 +30,14 @@ enum ToolTranscript {
 }
 
 extension ToolTranscript {
-    /// Writes the loop's own events (calls, results, notices) on standard error, dimmed on a terminal;
-    /// stream events are left to the caller.
+    /// Writes the loop's own events (calls, results, notices) on standard error, dimmed on a terminal
+    /// and with control characters written out (`style`, ``StandardError``); stream events are left
+    /// to the caller.
     static func write(_ event: AgentEvent, style: TerminalStyle) {
         switch event {
         case .stream: break
-        case .toolCall(let call): StandardError.write(style.dim(callLine(call)) + "\n")
-        case .toolResult(_, let outcome): StandardError.write(style.dim(resultLine(outcome)) + "\n")
+        case .toolCall(let call): StandardError.writeFormatted(style.dim(callLine(call)) + "\n")
+        case .toolResult(_, let outcome): StandardError.writeFormatted(style.dim(resultLine(outcome)) + "\n")
         case .notice(let text): StandardError.write("magi: \(text)\n")
         }
     }

@@ -50,7 +50,9 @@ final class AnswerDisplay: @unchecked Sendable {
         options.width = renderer.options.width
     }
 
+    /// Writes the renderer's output: its own escape codes, the answer's control characters already
+    /// written out (or, on a pipe, the answer as it came).
     private func write(_ s: String) {
-        StandardOutput.write(s)
+        StandardOutput.writeFormatted(s)
     }
 }

@@ -134,7 +134,7 @@ struct REPL {
                                                                output: output.handle)
             output.finish(summary: reply.summary, backend: backend, interrupted: reply.wasInterrupted)
             if reply.wasInterrupted && !json {
-                write(" " + style.dim("[interrupted]") + "\n\n")
+                writeFormatted(" " + style.dim("[interrupted]") + "\n\n")
             } else if case .oneShot = mode {
                 // A rendered answer ends its own lines; the raw text on a pipe gets its last line ended.
                 if !json && isatty(STDOUT_FILENO) == 0 { write("\n") }
@@ -170,11 +170,11 @@ struct REPL {
             if let system = conversation.system {
                 write(system + "\n")
             } else {
-                write(style.dim(backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)") + "\n")
+                writeDimmed(backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)")
             }
         case .system(let text?):
             conversation.system = text
-            write(style.dim("system message set") + "\n")
+            writeDimmed("system message set")
         case .set(.contextSize(let size)):
             guard let turn = backend.localTurn else {
                 if var remote = backend as? RemoteBackend {
@@ -182,7 +182,7 @@ struct REPL {
                     backend = remote
                 }
                 settings.apply(.contextSize(size))
-                write(style.dim("ctx is now \(size): conversations are fitted into it before they are sent") + "\n")
+                writeDimmed("ctx is now \(size): conversations are fitted into it before they are sent")
                 break
             }
             let old = turn.session
@@ -193,18 +193,18 @@ struct REPL {
                                                                              threads: old.threadCount, cacheType: old.cacheType),
                                contextShiftKeep: turn.contextShiftKeep)
             settings.apply(.contextSize(window.size))
-            write(style.dim("ctx is now \(window.size); the next turn prefills the conversation again") + "\n")
+            writeDimmed("ctx is now \(window.size); the next turn prefills the conversation again")
         case .set(.format(let spec)):
             do {
                 answerConstraint = try AnswerFormat.constraint(for: spec)
                 settings.apply(.format(spec))
-                write(style.dim("format is now \(spec)") + "\n")
+                writeDimmed("format is now \(spec)")
             } catch {
                 report("\(error)")
             }
         case .set(let change):
             settings.apply(change)
-            write(style.dim("\(change.setting.rawValue) is now \(settings.value(of: change.setting))") + "\n")
+            writeDimmed("\(change.setting.rawValue) is now \(settings.value(of: change.setting))")
         case .show(let subject):
             write(show(subject) + "\n")
         case .clear:
@@ -212,16 +212,16 @@ struct REPL {
             lastReasoning = ""
             if let store = session?.store {
                 session?.name = store.unusedName()
-                write(style.dim("conversation cleared; later turns autosave to the new session \(session!.name)") + "\n")
+                writeDimmed("conversation cleared; later turns autosave to the new session \(session!.name)")
             } else {
-                write(style.dim("conversation cleared") + "\n")
+                writeDimmed("conversation cleared")
             }
         case .retry:
             guard let last = conversation.exchanges.last else { report("nothing to retry"); break }
             await answer(last.question, retrying: true)
         case .undo:
             guard conversation.removeLast() != nil else { report("nothing to undo"); break }
-            write(style.dim("last exchange dropped") + "\n")
+            writeDimmed("last exchange dropped")
         case .save(let name):
             do {
                 let sessionName = try SessionName(name)
@@ -229,7 +229,7 @@ struct REPL {
                 target.name = sessionName
                 try target.save(conversation, cache: backend.localTurn?.session)
                 session = target
-                write(style.dim("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it") + "\n")
+                writeDimmed("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it")
             } catch {
                 report("\(error)")
             }
@@ -242,7 +242,7 @@ struct REPL {
                 slot.name = sessionName
                 session = slot
                 let note = loaded.otherModel.map { " (saved with \($0), rendered in this model's format)" } ?? ""
-                write(style.dim("loaded \(conversation.exchanges.count) exchanges from \(name)\(note)") + "\n")
+                writeDimmed("loaded \(conversation.exchanges.count) exchanges from \(name)\(note)")
             } catch let error as ConversationFileError {
                 report("\(name): \(error)")
             } catch {
@@ -252,7 +252,7 @@ struct REPL {
             do {
                 let store = session?.store ?? .standard()
                 let listings = try store.list()
-                write(listings.isEmpty ? style.dim("no saved sessions in \(store.directory)") + "\n" : Self.table(of: listings, current: session?.name))
+                if listings.isEmpty { writeDimmed("no saved sessions in \(store.directory)") } else { write(Self.table(of: listings, current: session?.name)) }
             } catch {
                 report("\(error)")
             }
@@ -265,19 +265,20 @@ struct REPL {
                 let leftOut = conversation.leftOut > 0 ? "; \(conversation.leftOut) oldest exchanges left out (kept in the session)" : ""
                 if let turn = backend.localTurn {
                     let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
-                    write(usage.table + "\n" + style.dim("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them"
-                                                          + leftOut) + "\n")
+                    write(usage.table + "\n")
+                    writeDimmed("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them" + leftOut)
                 } else {
-                    write(usage.table + "\n" + style.dim("token counts are estimates: the server's tokenizer is not at hand" + leftOut) + "\n")
+                    write(usage.table + "\n")
+                    writeDimmed("token counts are estimates: the server's tokenizer is not at hand" + leftOut)
                 }
             } catch {
                 report("\(error)")
             }
         case .showThinking:
-            if lastReasoning.isEmpty { report("the last reply has no reasoning") } else { write(style.dim(lastReasoning) + "\n") }
+            if lastReasoning.isEmpty { report("the last reply has no reasoning") } else { writeDimmed(lastReasoning) }
         case .tools:
             let definitions = offeredTools
-            if definitions.isEmpty { write(style.dim("no tools offered: start magi with --tools NAME,… or --tools all (magi tools lists them)") + "\n"); break }
+            if definitions.isEmpty { writeDimmed("no tools offered: start magi with --tools NAME,… or --tools all (magi tools lists them)"); break }
             write(tools.runner.registry.tools.map { tool in
                 let access = tool.access.isEmpty ? "" : " [\(tool.access.summary)]"
                 return "\(tool.name)\(access) — \(tools.permissions.policy(for: tool).rawValue)"
@@ -305,7 +306,7 @@ struct REPL {
                 remote.client.model = name
                 backend = remote
                 session?.model = remote.modelName
-                write(style.dim("now on \(remote.modelName)") + "\n")
+                writeDimmed("now on \(remote.modelName)")
             } else {
                 switchModel(to: name)
             }
@@ -317,7 +318,7 @@ struct REPL {
             }
             do {
                 pendingImages.append(try ImageAttachment(path: path))
-                write(style.dim("\(path) goes with the next message (\(pendingImages.count) attached)") + "\n")
+                writeDimmed("\(path) goes with the next message (\(pendingImages.count) attached)")
             } catch {
                 report("\(error)")
             }
@@ -344,8 +345,8 @@ struct REPL {
             backend = next
             settings.contextSize = contextSize
             session?.model = local.path
-            write(style.dim("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
-                            + "context \(contextSize)); the conversation goes on in its format") + "\n")
+            writeDimmed("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
+                            + "context \(contextSize)); the conversation goes on in its format")
         } catch {
             report("\(error)")
         }
@@ -431,7 +432,7 @@ struct REPL {
             let reply = try await model.reply(to: fit.conversation, shouldStop: { InterruptSignal.count != interruptsBefore },
                                               output: { [style, json] event in
                                                   guard case let .text(piece) = event else { return }
-                                                  if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.write(style.dim(piece)) }
+                                                  if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.writeFormatted(style.dim(piece)) }
                                               })
             if !json { write("\n") }
             let summary = reply.message.content
@@ -439,7 +440,7 @@ struct REPL {
             let count = conversation.exchanges.count - 1
             conversation.compact(into: summary.trimmingWhitespace())
             autosave()
-            write(style.dim("\(count) exchanges replaced by the summary above") + "\n")
+            writeDimmed("\(count) exchanges replaced by the summary above")
         } catch {
             report("\(error)")
         }
@@ -457,9 +458,20 @@ struct REPL {
         do { try session?.save(conversation, cache: backend.localTurn?.session) } catch { report("autosave: \(error)") }
     }
 
-    /// What a command prints: on standard output, or as an `output` event with `--json`.
+    /// What a command prints: on standard output (control characters written out on a terminal, as
+    /// it may show a tool's result or a model file's template), or as an `output` event with `--json`.
     private func write(_ text: String) {
         if json { JSONEvents.output(text) } else { StandardOutput.write(text) }
+    }
+
+    /// A line of commentary, dimmed on a terminal.
+    private func writeDimmed(_ text: String) {
+        if json { JSONEvents.output(text + "\n") } else { StandardOutput.writeFormatted(style.dim(text) + "\n") }
+    }
+
+    /// Text holding magi's own escape codes, its outside parts made safe by ``TerminalStyle``.
+    private func writeFormatted(_ text: String) {
+        if json { JSONEvents.output(text) } else { StandardOutput.writeFormatted(text) }
     }
 
     /// Something the user should know, on standard error (and as a `notice` event with `--json`).

@@ -1,5 +1,7 @@
 import Foundation
 import MagiChat
+import MagiRender
+import MagiTools
 import Synchronization
 
 /// Ctrl-C while the REPL runs: a SIGINT handler that only counts.
@@ -76,27 +78,47 @@ enum ResizeSignal {
 
 private let resizeCount = Atomic<Int>(0)
 
-/// Puts the terminal back as it was found when the process is killed by a signal mid-edit.
+/// The signals that end magi — SIGTERM, SIGHUP, SIGQUIT, and SIGINT outside the REPL — and its
+/// exit: every program magi started is killed, with its whole process group
+/// (``ChildProcessGroups``), and the terminal is put back as ``TerminalRestorer`` saved it.
 ///
-/// libedit restores the terminal after every line it reads, so ordinary exits need nothing; this
-/// covers SIGTERM, SIGHUP and SIGQUIT arriving while the terminal is in libedit's raw mode.
-enum TerminalRestorer {
-    /// Saves the terminal's current modes and installs the handlers.
+/// Plugins and MCP servers run in process groups of their own, so the terminal's Ctrl-C or hang-up
+/// never reaches them: these handlers are what ends them.
+enum EndingSignals {
+    /// Installs the handlers (each kills the children, then ends magi by the signal's default
+    /// action) and an exit hook that kills the children.
     static func install() {
-        guard tcgetattr(STDIN_FILENO, &savedModes) == 0 else { return }
+        _ = ChildProcessGroups.shared  // initialise the registry before a signal handler can touch it
+        _ = terminalModesSaved.load(ordering: .relaxed)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in
-            tcsetattr(STDIN_FILENO, TCSANOW, &savedModes)
+            ChildProcessGroups.shared.killAll()
+            if terminalModesSaved.load(ordering: .acquiring) { tcsetattr(STDIN_FILENO, TCSANOW, &savedModes) }
             Glibc.signal(signal, SIG_DFL)
             raise(signal)
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        for signal in [SIGTERM, SIGHUP, SIGQUIT] { sigaction(signal, &action, nil) }
+        for signal in [SIGTERM, SIGHUP, SIGQUIT, SIGINT] { sigaction(signal, &action, nil) }
+        atexit { ChildProcessGroups.shared.killAll() }
+    }
+}
+
+/// Puts the terminal back as it was found when magi is killed by a signal mid-edit.
+///
+/// libedit restores the terminal after every line it reads, so ordinary exits need nothing; this
+/// covers SIGTERM, SIGHUP and SIGQUIT arriving while the terminal is in libedit's raw mode (the
+/// handlers are ``EndingSignals``').
+enum TerminalRestorer {
+    /// Saves the terminal's current modes for the handlers to restore.
+    static func install() {
+        guard tcgetattr(STDIN_FILENO, &savedModes) == 0 else { return }
+        terminalModesSaved.store(true, ordering: .releasing)
     }
 }
 
 nonisolated(unsafe) private var savedModes = termios()
+private let terminalModesSaved = Atomic<Bool>(false)
 
 /// The bar on standard error while a model's weights are read in, on a terminal only:
 /// `loading Magistral-Small… ██████░░░░  61%  8.6 of 14.1 GB`, cleared when done.
@@ -105,15 +127,15 @@ enum LoadProgress {
     /// otherwise (the weights then load lazily as the first answer touches them).
     static func readIn(_ model: LocalModel) {
         guard isatty(STDERR_FILENO) == 1 else { return }
-        let name = (model.path as NSString).lastPathComponent
+        let name = TerminalText.visible((model.path as NSString).lastPathComponent)
         var shown = -1
         model.model.file.mapping.readIn { done, total in
             let percent = total > 0 ? done * 100 / total : 100
             guard percent != shown else { return }
             shown = percent
-            StandardError.write("\r\u{1B}[K" + line(name: name, done: done, total: total))
+            StandardError.writeFormatted("\r\u{1B}[K" + line(name: name, done: done, total: total))
         }
-        StandardError.write("\r\u{1B}[K")
+        StandardError.writeFormatted("\r\u{1B}[K")
     }
 
     /// One frame of the bar.
@@ -128,12 +150,26 @@ enum LoadProgress {
     }
 }
 
-/// ANSI styling of standard output: on as ``Display/color`` says (by default on a terminal
-/// without `NO_COLOR`, see no-color.org).
+/// ANSI styling of standard output or standard error: on as ``Display/color`` says (by default on
+/// a terminal without `NO_COLOR`, see no-color.org). The text styled may come from outside (a
+/// model's reasoning, a tool's result): on a terminal its control characters are written out.
 struct TerminalStyle {
+    /// Colours and styles are drawn.
     let isEnabled: Bool
+    /// Control characters in the styled text are written out (``TerminalText/visible(_:)``).
+    let showsControlCharacters: Bool
 
-    static var standardOutput: TerminalStyle { TerminalStyle(isEnabled: Display.colorsStandardOutput) }
+    static var standardOutput: TerminalStyle { TerminalStyle(fileDescriptor: STDOUT_FILENO) }
+    static var standardError: TerminalStyle { TerminalStyle(fileDescriptor: STDERR_FILENO) }
 
-    func dim(_ text: String) -> String { isEnabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+    /// The style for text written to `fileDescriptor`, as ``Display`` says.
+    init(fileDescriptor: Int32) {
+        isEnabled = Display.color.allowsColor(fileDescriptor: fileDescriptor, environment: ProcessInfo.processInfo.environment)
+        showsControlCharacters = Display.color.showsControlCharacters(fileDescriptor: fileDescriptor)
+    }
+
+    /// `text` as it may reach the terminal, unstyled.
+    func plain(_ text: String) -> String { showsControlCharacters ? TerminalText.visible(text) : text }
+
+    func dim(_ text: String) -> String { isEnabled ? "\u{1B}[2m\(plain(text))\u{1B}[0m" : plain(text) }
 }

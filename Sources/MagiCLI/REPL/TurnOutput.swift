@@ -28,8 +28,7 @@ final class TurnOutput: @unchecked Sendable {
     private let answer = AnswerDisplay()
     private let style = TerminalStyle.standardOutput
     /// The tool transcript goes to standard error, styled as that allows.
-    private let transcriptStyle = TerminalStyle(isEnabled: Display.color.allowsColor(fileDescriptor: STDERR_FILENO,
-                                                                                      environment: ProcessInfo.processInfo.environment))
+    private let transcriptStyle = TerminalStyle.standardError
     private let terminal = isatty(STDOUT_FILENO) == 1
     /// The reasoning streaming now: when it began, its pieces, and the screen rows it took.
     private var reasoningStart: Date?
@@ -87,8 +86,8 @@ final class TurnOutput: @unchecked Sendable {
             if think == .shown { StandardError.write(piece) }
             return
         }
-        StandardOutput.write(style.dim(piece))
-        track(piece)
+        StandardOutput.writeFormatted(style.dim(piece))
+        track(style.plain(piece))
     }
 
     /// Counts the screen rows the reasoning's text takes, wrapping at the terminal's width.
@@ -122,11 +121,11 @@ final class TurnOutput: @unchecked Sendable {
         case .hidden where reasoningRows < screenRows - 1:
             // Back to the reasoning's first row, cleared to the end of the screen.
             let up = reasoningRows > 0 ? "\u{1B}[\(reasoningRows)A" : ""
-            StandardOutput.write("\r" + up + "\u{1B}[J" + fold)
+            StandardOutput.writeFormatted("\r" + up + "\u{1B}[J" + fold)
         case .hidden:
-            StandardOutput.write("\n" + fold)
+            StandardOutput.writeFormatted("\n" + fold)
         default:
-            StandardOutput.write("\n\n")
+            StandardOutput.writeFormatted("\n\n")
         }
     }
 }
@@ -170,8 +169,22 @@ enum JSONEvents {
 
     static func error(_ message: String) { emit(.object([("type", .string("error")), ("message", .string(message))])) }
 
+    /// Writes `value` on one line. JSON escapes C0 controls in strings but not DEL and C1: on a
+    /// terminal those are escaped too (`\u009b`), which leaves the value the same.
     static func emit(_ value: JSONValue) {
-        StandardOutput.write(value.compactText + "\n")
+        var text = value.compactText
+        if Display.color.showsControlCharacters(fileDescriptor: STDOUT_FILENO) && text.unicodeScalars.contains(where: TerminalText.needsEscaping) {
+            var escaped = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                if TerminalText.needsEscaping(scalar) {
+                    escaped.append(contentsOf: "\\u00\(String(scalar.value, radix: 16))".unicodeScalars)
+                } else {
+                    escaped.append(scalar)
+                }
+            }
+            text = String(escaped)
+        }
+        StandardOutput.writeFormatted(text + "\n")
     }
 
     /// The call's arguments as JSON when they parse, else as the text the model wrote.
