@@ -78,7 +78,6 @@ final class PythonSandboxToolTests {
 
     @Test func limitsEndTheInterpreterAndTheNextCallSaysStateWasLost() async throws {
         let cases: [(code: String, reason: String)] = [
-            ("while True: pass", "the CPU time limit of 2 s was reached"),
             ("import time\ntime.sleep(60)", "the wall-time limit of 5 s was reached"),
             ("import sys\nwhile True: sys.stdout.write('x' * 1000)", "the output passed 16 KB"),
             ("import os\nos.kill(os.getpid(), 11)", "the interpreter was killed by signal 11"),
@@ -94,6 +93,21 @@ final class PythonSandboxToolTests {
             let next = try await run("'state' in globals()").get()
             #expect(next == "note: this is a new Python interpreter, because the previous one ended (\(reason)): \(Self.lost).\nresult:\nFalse")
         }
+    }
+
+    @Test func theCPULimitEndsTheInterpreter() async throws {
+        // A wall time long enough for one CPU second on a busy machine.
+        var limits = tool.sandbox.limits
+        limits.cpuSeconds = 1
+        limits.wallTime = .seconds(120)
+        let tool = PythonSandboxTool(limits: limits, hostFolder: hostFolder)
+        defer { tool.end() }
+        let runner = ToolRunner(registry: ToolRegistry([tool]))
+        #expect(try await runner.run("python", arguments: #"{"code": "x = 1"}"#).get() == "(no output)")
+        let stopped = try await runner.run("python", arguments: #"{"code": "while True: pass"}"#).get()
+        #expect(stopped == "stopped: the CPU time limit of 1 s was reached. The interpreter was ended, so the variables, imports and files of earlier calls are lost; the next call starts a new one.")
+        let next = try await runner.run("python", arguments: #"{"code": "'x' in globals()"}"#).get()
+        #expect(next == "note: this is a new Python interpreter, because the previous one ended (the CPU time limit of 1 s was reached): \(Self.lost).\nresult:\nFalse")
     }
 
     @Test func memoryDiskAndProcessLimitsHoldAndTheInterpreterGoesOn() async throws {
