@@ -88,7 +88,8 @@ final class InterpreterProcess: @unchecked Sendable {
         defer { argv.forEach { free($0) } }
         var environment: [UnsafeMutablePointer<CChar>?] = [nil]
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, &environment)
+        // bwrap's --die-with-parent follows the thread that started it: spawn from one that never ends.
+        let status = SpawnThread.shared.run { posix_spawn(&pid, executable, &actions, &attributes, argv, &environment) }
         guard status == 0 else {
             [request.1, reply.0, out.0, err.0].forEach { close($0) }
             throw .failed("cannot start \(executable): \(String(cString: strerror(status)))")
@@ -204,5 +205,50 @@ final class InterpreterProcess: @unchecked Sendable {
         result.stdout = Array(result.stdout.prefix(limit))
         result.stderr = Array(result.stderr.prefix(limit))
         return result
+    }
+}
+
+/// A thread that lives as long as magi and starts the sandboxes: the kernel's parent-death signal
+/// (bwrap's `--die-with-parent`) fires when the *thread* that forked a process ends, and the
+/// threads of Dispatch's pool come and go.
+final class SpawnThread: @unchecked Sendable {
+    static let shared = SpawnThread()
+    private let condition = NSCondition()
+    private var work: [Item] = []
+
+    private struct Item: @unchecked Sendable {
+        let body: () -> Void
+        let done: DispatchSemaphore
+    }
+
+    private init() {
+        let thread = Thread { [self] in
+            while true {
+                condition.lock()
+                while work.isEmpty { condition.wait() }
+                var item: Item? = work.removeFirst()
+                condition.unlock()
+                let done = item!.done
+                item!.body()
+                item = nil  // the body is released before its caller goes on
+                done.signal()
+            }
+        }
+        thread.name = "magi sandbox spawner"
+        thread.start()
+    }
+
+    /// Runs `body` on the thread and returns its result.
+    func run<T>(_ body: () -> T) -> T {
+        withoutActuallyEscaping(body) { body in
+            var result: T?
+            let done = DispatchSemaphore(value: 0)
+            condition.withLock {
+                work.append(Item(body: { result = body() }, done: done))
+                condition.signal()
+            }
+            done.wait()
+            return result!
+        }
     }
 }
