@@ -61,7 +61,7 @@ enum InterpreterLoss: Equatable {
         case .crashed(let status): return "the interpreter exited with status \(status)"
         case .cancelled: return "the user stopped the call"
         case .restarted: return "it was restarted on request"
-        case .brokenProtocol: return "the interpreter sent a reply too large to read"
+        case .brokenProtocol: return "the interpreter sent a reply magi could not read"
         }
     }
 }

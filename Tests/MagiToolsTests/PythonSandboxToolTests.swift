@@ -37,6 +37,8 @@ final class PythonSandboxToolTests {
         #expect(try await run("x = 6 * 7\nx").get() == "result:\n42")
         #expect(try await run("'a' + 'b'").get() == "result:\n'ab'")
         #expect(try await run("y = 1").get() == "(no output)")
+        // What the code prints is output, whatever it looks like.
+        #expect(try await run("print('\\x00\\x00\\x00\\x02{}')").get() == "stdout:\n\0\0\0\u{02}{}\n")
         #expect(try await run("None").get() == "(no output)")
         let failure = try await run("import sys\nprint('before')\nprint('warn', file=sys.stderr)\n1/0").get()
         #expect(failure.hasPrefix("stdout:\nbefore\n\nstderr:\nwarn\n\nerror:\nTraceback (most recent call last):\n  File \"<cell>\", line 4"),
@@ -81,6 +83,9 @@ final class PythonSandboxToolTests {
             ("import time\ntime.sleep(60)", "the wall-time limit of 5 s was reached"),
             ("import sys\nwhile True: sys.stdout.write('x' * 1000)", "the output passed 16 KB"),
             ("import os\nos.kill(os.getpid(), 11)", "the interpreter was killed by signal 11"),
+            // Code that writes on the driver's own reply descriptor only breaks its own interpreter.
+            ("import os, struct, time\nos.write(4, struct.pack('>I', 5) + b'xxxxx'); time.sleep(1)", "the interpreter sent a reply magi could not read"),
+            ("import os, struct, time\nos.write(4, struct.pack('>I', 1 << 30)); time.sleep(1)", "the interpreter sent a reply magi could not read"),
         ]
         for (code, reason) in cases {
             _ = try await run("state = 'here'").get()
