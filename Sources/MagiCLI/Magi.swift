@@ -10,7 +10,7 @@ import MagiTools
 @main
 enum MagiMain {
     static let subcommands: [String: any AsyncParsableCommand.Type] = [
-        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self, "config": ConfigCommand.self, "serve": Serve.self,
+        "tokenize": Tokenize.self, "perplexity": Perplexity.self, "bench": Bench.self, "render": Render.self, "tools": ListTools.self, "tool": CallTool.self, "config": ConfigCommand.self, "serve": Serve.self,
     ]
 
     static func main() async {
@@ -58,6 +58,7 @@ struct Magi: AsyncParsableCommand {
               magi bench        prompt processing and generation speed
               magi render       draw a Markdown file (with TeX math) for the terminal
               magi tools        list the tools --tools can offer (built-in, plugins, MCP servers)
+              magi tool         run a tool on JSON arguments, without a model (one call per line of stdin)
               magi config       the effective settings and where each comes from (config.toml, MAGI_*, flags)
               magi serve        an OpenAI-compatible HTTP server on the model (streaming, tools, response_format)
             """)
@@ -182,9 +183,9 @@ struct Magi: AsyncParsableCommand {
     private func chat(with backend: any ChatBackend, question: String?, images: [ImageAttachment], script: ScriptLines?,
                       grammar: AnswerConstraint?, think: ThinkDisplay, countTokens: @escaping @Sendable (String) -> Int) async throws {
         let registry = try await toolOptions.registry()
-        // Sandbox folders go and MCP servers stop however magi ends: here, or when its reader goes.
+        // Interpreters end, sandbox folders go and MCP servers stop however magi ends: here, or when its reader goes.
         let cleanUp = {
-            registry.tools.compactMap { $0 as? PythonSandboxTool }.forEach { $0.removeWorkFolder() }
+            registry.tools.compactMap { $0 as? any StatefulTool }.forEach { $0.end() }
             var clients: [ObjectIdentifier: MCPClient] = [:]
             for case let tool as MCPTool in registry.tools { clients[ObjectIdentifier(tool.client)] = tool.client }
             clients.values.forEach { $0.shutDown() }

@@ -24,6 +24,10 @@ import Testing
         #expect(parse("/context") == .success(.context))
         #expect(parse("/compact") == .success(.compact))
         #expect(parse("/exit") == .success(.exit))
+        #expect(parse("/tool python {\"code\": \"1\"}") == .success(.tool(name: "python", arguments: "{\"code\": \"1\"}")))
+        #expect(parse("/tool restart python") == .success(.restartTool(name: "python")))
+        // A tool named restart is still called with its JSON.
+        #expect(parse("/tool restart {\"x\": 1}") == .success(.tool(name: "restart", arguments: "{\"x\": 1}")))
     }
 
     @Test func namesMatchWholeWordsOnly() {

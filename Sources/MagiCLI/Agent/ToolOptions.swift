@@ -199,7 +199,7 @@ struct ToolSetup: Sendable {
 /// The tools magi ships.
 enum BuiltinTools {
     static func all(search: SearchProvider = .duckDuckGo()) -> [any Tool] {
-        [WebSearchTool(provider: search), FetchURLTool(), PythonSandboxTool()]
+        [WebSearchTool(provider: search), FetchURLTool(), PythonSandboxTool(showImage: InlineImage.show)]
     }
     static var names: [String] { all().map(\.name) }
 }

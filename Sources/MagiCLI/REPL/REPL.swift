@@ -1,6 +1,7 @@
 import Foundation
 import MagiChat
 import MagiEngine
+import MagiTools
 
 /// A conversation driven line by line: interactively on a terminal, or from a script.
 ///
@@ -208,6 +209,7 @@ struct REPL {
         case .show(let subject):
             write(show(subject) + "\n")
         case .clear:
+            endStatefulTools()
             conversation.clear()
             lastReasoning = ""
             if let store = session?.store {
@@ -238,6 +240,7 @@ struct REPL {
                 let sessionName = try SessionName(name)
                 var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
                 let loaded = try slot.load(sessionName, cache: backend.localTurn?.session)
+                endStatefulTools()
                 conversation = loaded.conversation
                 slot.name = sessionName
                 session = slot
@@ -299,6 +302,10 @@ struct REPL {
             case .success(let text): if !json { write(text.hasSuffix("\n") ? text : text + "\n") }
             case .failure(let error): report("\(name): \(error)")
             }
+        case .restartTool(let name):
+            guard let tool = tools.runner.registry[name] else { report("no tool named \(name) is offered"); break }
+            guard let stateful = tool as? any StatefulTool else { report("\(name) keeps no state between calls: there is nothing to restart"); break }
+            write(style.dim(stateful.restart()) + "\n")
         case .model(nil):
             write(backend.modelName + "\n")
         case .model(let name?):
@@ -326,6 +333,11 @@ struct REPL {
             return false
         }
         return true
+    }
+
+    /// A new conversation gets new interpreters: the old ones' state belonged to the old conversation.
+    private func endStatefulTools() {
+        tools.runner.registry.tools.compactMap { $0 as? any StatefulTool }.forEach { $0.end() }
     }
 
     /// `/model PATH|ALIAS`: loads another model and goes on with the conversation in its chat format.

@@ -28,6 +28,8 @@ enum SlashCommand: Equatable {
     case tools
     /// `/tool NAME JSON`: runs an offered tool directly and shows its whole result.
     case tool(name: String, arguments: String)
+    /// `/tool restart NAME`: restarts a tool that keeps state (the `python` interpreter).
+    case restartTool(name: String)
     /// `/model` shows the model; `/model PATH|ALIAS` switches to another, keeping the conversation.
     case model(String?)
     /// `/image PATH`: attaches an image to the next message (vision models only).
@@ -50,7 +52,7 @@ enum SlashCommand: Equatable {
         ("compact", "", "replace the older exchanges by a summary the model writes"),
         ("think", "show", "show the reasoning of the last reply in full"),
         ("tools", "", "list the tools offered and what their calls may do"),
-        ("tool", "NAME [JSON]", "run an offered tool on JSON arguments and show its result"),
+        ("tool", "NAME [JSON]", "run an offered tool on JSON arguments and show its result; /tool restart python restarts the interpreter"),
         ("model", "[PATH|ALIAS]", "show the model, or switch to another (the conversation stays)"),
         ("image", "PATH", "attach an image to the next message (vision models; text-only ones say so)"),
         ("exit", "", "leave (Ctrl-D does too)"),
@@ -114,6 +116,9 @@ enum SlashCommand: Equatable {
             let words = try requiredArgument()
             let name = String(words.prefix { !$0.isWhitespace })
             let arguments = words.dropFirst(name.count).trimmingWhitespace()
+            if name == "restart", !arguments.isEmpty, !arguments.contains(where: { $0.isWhitespace || $0 == "{" }) {
+                return .restartTool(name: String(arguments))
+            }
             return .tool(name: name, arguments: arguments.isEmpty ? "{}" : arguments)
         case "model": return .model(argument.isEmpty ? nil : argument)
         case "image": return .image(path: try requiredArgument())
