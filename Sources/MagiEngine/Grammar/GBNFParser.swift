@@ -8,6 +8,8 @@ struct GBNFParser {
     private var pos = 0
     /// Where each referenced name was first used, to report undefined rules.
     private var references: [(name: String, at: Int)] = []
+    /// Groups open around the current position, at most ``GrammarError/maxDepth``.
+    private var depth = 0
 
     init(_ text: String) { self.text = Array(text.utf8) }
 
@@ -89,9 +91,15 @@ struct GBNFParser {
                 pos += 1
                 items.append(.characterClass(ranges, negated: negated))
             case UInt8(ascii: "("):
+                guard depth < GrammarError.maxDepth else {
+                    let (line, column) = location(of: pos)
+                    throw GrammarError.tooDeep(limit: GrammarError.maxDepth, line: line, column: column)
+                }
                 pos += 1
                 skipSpace(newlines: true)
+                depth += 1
                 let inner = try parseAlternatives(nested: true)
+                depth -= 1
                 guard peek == UInt8(ascii: ")") else { throw error("expected ')'") }
                 pos += 1
                 items.append(inner)
