@@ -63,4 +63,26 @@ import Testing
         #expect(next.status == 200, "\(next.body.prefix(300))")
         #expect(server.isRunning)
     }
+
+    /// `/context` on a resumed session far longer than the window counts what the window holds.
+    @Test(.enabled(if: CommandLineTests.hasModel)) func contextCountsOnlyWhatTheWindowHolds() throws {
+        let data = NSTemporaryDirectory() + "magi-hostile-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: data + "/magi/sessions", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var messages: [[String: String]] = [["role": "system", "content": "You are a helpful assistant."]]
+        for i in 0..<300 {
+            messages.append(["role": "user", "content": "Question \(i): what is \(i) times \(i)?"])
+            messages.append(["role": "assistant", "content": "\(i) times \(i) is \(i * i)."])
+        }
+        let session: [String: Any] = ["format_version": 1, "saved_at": "2026-12-03T10:00:00Z", "conversation": ["messages": messages]]
+        try JSONSerialization.data(withJSONObject: session).write(to: URL(fileURLWithPath: data + "/magi/sessions/long.json"))
+        let script = data + "/context.magi"
+        try Data("/context\n".utf8).write(to: URL(fileURLWithPath: script))
+        let run = try BoundedProcess.magi(["-c", "1024", "--resume", "long", "--script", script], environment: ["XDG_DATA_HOME": data])
+        #expect(run.status == 0 && run.signal == nil, "\(run.stderr)")
+        let line = try #require(run.stdout.range(of: #"used \d+ of 1024 tokens"#, options: .regularExpression), "\(run.stdout)")
+        let used = try #require(Int(run.stdout[line].split(separator: " ")[1]))
+        #expect(used > 0 && used <= 1024, "\(run.stdout)")
+        #expect(run.stdout.contains("oldest exchanges left out"), "\(run.stdout)")
+    }
 }
