@@ -13,6 +13,11 @@ import Testing
         let limit = "root ::= " + String(repeating: "(", count: 1_000) + "\"a\" | \"b\"" + String(repeating: ")", count: 1_000)
         let matcher = GrammarMatcher(grammar: try Grammar(gbnf: limit))
         #expect(matcher.matches("a") && matcher.matches("b") && !matcher.matches("c"))
+        // Repetitions nest as groups do, with no parentheses needed.
+        #expect(throws: GrammarError.tooDeep(limit: 1_000, line: 1, column: 1_013)) { try Grammar(gbnf: "root ::= \"a\"" + String(repeating: "?", count: 5_000)) }
+        #expect(throws: GrammarError.tooDeep(limit: 1_000, line: 1, column: 1_613)) {
+            try Grammar(gbnf: "root ::= " + String(repeating: "(", count: 600) + "\"a\"" + String(repeating: ")*", count: 600))
+        }
     }
 
     @Test func aChainOf20000RulesCompilesAndMatches() throws {
