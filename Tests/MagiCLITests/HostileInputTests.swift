@@ -59,6 +59,8 @@ import Testing
             #expect(reply.errorParam == "grammar", "\(path): \(reply.body.prefix(300))")
             #expect(reply.errorMessage?.contains("nests deeper than 1,000 levels") == true, "\(path): \(reply.body.prefix(300))")
         }
+        let deepBody = try server.post("/v1/chat/completions", body: Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8))
+        #expect(deepBody.status == 400 && deepBody.errorMessage?.contains("nest deeper than 512 levels") == true, "\(deepBody.body.prefix(300))")
         let next = try server.post("/v1/completions", json: ["prompt": "Hello", "max_tokens": 2, "temperature": 0])
         #expect(next.status == 200, "\(next.body.prefix(300))")
         #expect(server.isRunning)
