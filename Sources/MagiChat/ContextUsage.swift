@@ -1,8 +1,10 @@
 /// What a conversation's prompt spends of the context window, part by part, for `/context`.
 ///
-/// Each part is measured as the growth of the rendered prompt when it is added, so the parts add
-/// up to the whole prompt (the system line also carries the format's fixed tokens, such as the
-/// assistant's opening).
+/// Each turn is measured on its own, after the system messages and tools: as the growth of that
+/// short prompt when the turn is added, with its reasoning and tool results apart. The whole prompt
+/// is measured once more, and what the joins between turns cost is counted on the system line
+/// (which also carries the format's fixed tokens, such as the assistant's opening), so the parts
+/// add up to the whole prompt. The work grows with the conversation's length, not its square.
 public struct ContextUsage: Sendable, Equatable {
     /// One line of the breakdown.
     public struct Entry: Sendable, Equatable {
@@ -23,36 +25,38 @@ public struct ContextUsage: Sendable, Equatable {
     public init(of conversation: Conversation, contextSize: Int, measure: (Conversation) throws -> Int) rethrows {
         self.contextSize = contextSize
         let messages = conversation.messages
-        let leadingSystem = messages.prefix { $0.role == .system }.count
+        let leadingSystem = Array(messages.prefix { $0.role == .system })
         var entries: [Entry] = []
-        let system = try measure(Conversation(messages: Array(messages[..<leadingSystem])))
+        let system = try measure(Conversation(messages: leadingSystem))
         entries.append(Entry(label: "system", tokens: system))
-        var previous = system
+        var base = system
         if !conversation.tools.isEmpty {
-            let withTools = try measure(Conversation(messages: Array(messages[..<leadingSystem]), tools: conversation.tools))
-            entries.append(Entry(label: "tools (\(conversation.tools.count))", tokens: withTools - previous))
-            previous = withTools
+            base = try measure(Conversation(messages: leadingSystem, tools: conversation.tools))
+            entries.append(Entry(label: "tools (\(conversation.tools.count))", tokens: base - system))
         }
-        var start = leadingSystem
+        var start = leadingSystem.count
         var turn = 0
         while start < messages.count {
             let end = messages[(start + 1)...].firstIndex { $0.role == .user } ?? messages.count
             turn += 1
-            let prefix = Conversation(messages: Array(messages[..<end]), tools: conversation.tools)
-            let whole = try measure(prefix)
-            var withoutReasoning = prefix, withoutResults = prefix
-            for i in start..<end {
+            let alone = Conversation(messages: leadingSystem + messages[start..<end], tools: conversation.tools)
+            let whole = try measure(alone)
+            var withoutReasoning = alone, withoutResults = alone
+            for i in leadingSystem.count..<alone.messages.count {
                 withoutReasoning.messages[i].parts.removeAll { if case .thinking = $0 { return true } else { return false } }
-                if messages[i].role == .tool { withoutResults.messages[i].parts = [] }
+                if alone.messages[i].role == .tool { withoutResults.messages[i].parts = [] }
             }
             let reasoning = try messages[start..<end].contains { $0.hasReasoning } ? whole - measure(withoutReasoning) : 0
             let results = try messages[start..<end].contains { $0.role == .tool } ? whole - measure(withoutResults) : 0
             let preview = messages[start].content.prefix(40).replacingOccurrences(of: "\n", with: " ")
-            entries.append(Entry(label: "turn \(turn): \(preview)", tokens: whole - previous - reasoning - results))
+            entries.append(Entry(label: "turn \(turn): \(preview)", tokens: whole - base - reasoning - results))
             if reasoning > 0 { entries.append(Entry(label: "  reasoning", tokens: reasoning)) }
             if results > 0 { entries.append(Entry(label: "  tool results", tokens: results)) }
-            previous = whole
             start = end
+        }
+        if turn > 0 {
+            let total = try measure(conversation)
+            entries[0].tokens += total - entries.reduce(0) { $0 + $1.tokens }
         }
         self.entries = entries
     }

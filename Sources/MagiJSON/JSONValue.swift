@@ -65,6 +65,9 @@ public indirect enum JSONValue: Sendable, Equatable {
         return members.first { $0.key == key }?.value
     }
 
+    /// The deepest arrays and objects may nest in text that ``init(parsing:)`` reads.
+    public static let maxDepth = 512
+
     /// Parses JSON text (RFC 8259; nothing may follow the value but white space).
     ///
     /// - Throws: ``JSONParseError`` naming the offset of the first problem.
@@ -261,7 +264,7 @@ private struct JSONParser {
     private mutating func nested(_ body: (inout JSONParser) throws -> JSONValue) throws -> JSONValue {
         depth += 1
         defer { depth -= 1 }
-        guard depth <= 512 else { throw fail("nested too deeply") }
+        guard depth <= JSONValue.maxDepth else { throw fail("arrays and objects nest deeper than \(JSONValue.maxDepth) levels") }
         return try body(&self)
     }
 

@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test(.enabled(if: hasClient)) func theOpenAIClientGetsAnswersStreamsToolCallsAndErrors() throws {
-        let server = try ServeProcess(arguments: ["--api-key", "sekrit", "-c", "2048"])
+        let server = try ServeProcess(arguments: ["--api-key", "sekrit", "-c", "2048", "--strict-model"])
         defer { server.stop() }
         let checks = try server.runClientChecks(group: "api", key: "sekrit")
         for name in ["models", "plain", "stream_equals_whole", "max_tokens_length", "stop_sequence", "tools_required", "tools_streamed",

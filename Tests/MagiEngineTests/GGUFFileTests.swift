@@ -130,7 +130,7 @@ struct GGUFBuilder {
         b = GGUFBuilder(); b.header(tensors: 0, keys: 1); b.string("k"); b.u32(9)
         for _ in 0..<6 { b.u32(9); b.u64(1) }
         b.bytes += [UInt8](repeating: 0, count: 64)
-        #expect(try expectRejected(b.bytes) == .arrayTooDeep(key: "k"))
+        #expect(try expectRejected(b.bytes) == .arrayTooDeep(key: "k", limit: 4))
 
         b = GGUFBuilder(); b.header(tensors: 0, keys: 2); b.string("k"); b.u32(4); b.u32(1); b.string("k"); b.u32(4); b.u32(2)
         #expect(try expectRejected(b.bytes) == .duplicateKey("k"))

@@ -32,6 +32,10 @@ struct TOMLDocument: Sendable {
 /// A TOML 1.0 parser (https://toml.io/en/v1.0.0): it accepts what the specification allows and
 /// rejects the rest with a ``TOMLError``.
 enum TOMLParser {
+    /// The deepest a key may lie: the parts of its table's header, its dotted key, and the arrays and
+    /// inline tables around it, together.
+    static let maxDepth = 100
+
     /// Parses UTF-8 `data`; `file` names the document in errors.
     static func parse(_ data: Data, file: String = "config.toml") throws -> TOMLDocument {
         var scalars: [Unicode.Scalar] = []
@@ -90,6 +94,13 @@ private final class Table {
         }
     }
 
+    /// Appends `element` to the array of tables at `key`, in place (so each `[[key]]` costs the same).
+    func append(_ element: Table, toArrayAt key: String) {
+        guard case .tables(var elements)? = entries.removeValue(forKey: key) else { preconditionFailure("\(key) is not an array of tables") }
+        elements.append(element)
+        entries[key] = .tables(elements)
+    }
+
     var json: JSONValue {
         .object(keys.map { key in
             switch entries[key]! {
@@ -107,7 +118,8 @@ private struct Parser {
     private var i = 0
     private var lines: [[String]: Int] = [:]
     private var dateTimes: Set<[String]> = []
-    private var depth = 0
+    /// Where each line starts, for turning positions into line numbers.
+    private let lineStarts: [Int]
 
     init(_ scalars: [Unicode.Scalar], file: String) {
         // CRLF is a newline like LF; a lone CR stays and is rejected where it appears.
@@ -118,21 +130,33 @@ private struct Parser {
         }
         s = normalized
         self.file = file
+        lineStarts = [0] + normalized.indices.filter { normalized[$0] == "\n" }.map { $0 + 1 }
     }
 
     // MARK: Errors and positions
 
     func error(_ reason: String, at position: Int? = nil) -> TOMLError {
         let end = min(position ?? i, s.count)
-        var line = 1, lineStart = 0
-        for k in 0..<end where s[k] == "\n" {
-            line += 1
-            lineStart = k + 1
-        }
-        return TOMLError(file: file, line: line, column: end - lineStart + 1, reason: reason)
+        let line = lineNumber(of: end)
+        return TOMLError(file: file, line: line, column: end - lineStarts[line - 1] + 1, reason: reason)
     }
 
-    private var line: Int { error("").line }
+    /// The 1-based line of a position, by binary search.
+    private func lineNumber(of position: Int) -> Int {
+        var low = 0, high = lineStarts.count
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if lineStarts[middle] <= position { low = middle } else { high = middle }
+        }
+        return low + 1
+    }
+
+    private var line: Int { lineNumber(of: i) }
+
+    /// The error for a key nested past ``TOMLParser/maxDepth``.
+    private func tooDeep(at position: Int? = nil) -> TOMLError {
+        error("keys, tables and arrays nest deeper than \(TOMLParser.maxDepth) levels", at: position)
+    }
 
     private var current: Unicode.Scalar? { i < s.count ? s[i] : nil }
 
@@ -234,6 +258,7 @@ private struct Parser {
         var path: [String] = []
         for (n, part) in key.enumerated() {
             let isLast = n == key.count - 1
+            guard path.count < TOMLParser.maxDepth else { throw tooDeep(at: start) }
             path.append(part)
             switch table[part] {
             case nil:
@@ -261,7 +286,7 @@ private struct Parser {
                 if isLast {
                     guard isArray else { throw error("\(name): \(describe(path)) is an array of tables; its elements are [[\(describe(path))]]", at: start) }
                     let element = Table(.header)
-                    table[part] = .tables(elements + [element])
+                    table.append(element, toArrayAt: part)
                     path.append(String(elements.count))
                     table = element
                 } else {
@@ -328,6 +353,7 @@ private struct Parser {
                 i = save
                 return parts
             }
+            guard parts.count < TOMLParser.maxDepth else { throw tooDeep() }
             i += 1
             skipSpaces()
             parts.append(try simpleKey())
@@ -353,6 +379,7 @@ private struct Parser {
     // MARK: Values
 
     private mutating func value(at path: [String]) throws -> JSONValue {
+        guard path.count <= TOMLParser.maxDepth else { throw tooDeep() }
         guard let c = current else { throw error("expected a value, found the end of the file") }
         switch c {
         case "\"":
@@ -360,9 +387,9 @@ private struct Parser {
         case "'":
             return .string(starts(with: "'''") ? try multilineString(literal: true) : try literalString())
         case "[":
-            return try nested { try $0.array(at: path) }
+            return try array(at: path)
         case "{":
-            return try nested { try $0.inlineTable(at: path) }
+            return try inlineTable(at: path)
         case "t", "f":
             let start = i
             while let c = current, isBareKey(c) { i += 1 }
@@ -386,13 +413,6 @@ private struct Parser {
             }
             throw error("expected a value, found \(found)")
         }
-    }
-
-    private mutating func nested(_ body: (inout Parser) throws -> JSONValue) throws -> JSONValue {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth <= 128 else { throw error("arrays and inline tables nest too deeply") }
-        return try body(&self)
     }
 
     private mutating func array(at path: [String]) throws -> JSONValue {

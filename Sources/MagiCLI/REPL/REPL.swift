@@ -263,9 +263,12 @@ struct REPL {
             await compact()
         case .context:
             do {
-                let messages = Conversation(messages: conversation.promptMessages, tools: offeredTools)
+                // Only what the window holds counts: the prompt as the next turn would fit it.
+                let fit = try backend.fit(Conversation(messages: conversation.promptMessages, tools: offeredTools), maxTokens: settings.maxTokens)
+                let messages = fit.conversation
                 let usage = try ContextUsage(of: messages, contextSize: backend.contextSize, measure: backend.measure)
-                let leftOut = conversation.leftOut > 0 ? "; \(conversation.leftOut) oldest exchanges left out (kept in the session)" : ""
+                let outside = conversation.leftOut + fit.reduction.droppedTurns
+                let leftOut = outside > 0 ? "; \(outside) oldest exchanges left out (kept in the session)" : ""
                 if let turn = backend.localTurn {
                     let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
                     write(usage.table + "\n")

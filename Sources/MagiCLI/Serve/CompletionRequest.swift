@@ -64,11 +64,52 @@ struct CompletionRequest {
         responseFormat = try Self.grammar(gbnf: json["grammar"])
     }
 
+    /// The JSON type of each field OpenAI (or llama.cpp, for its extensions) defines, checked for
+    /// every request whatever magi does with the field; `null` passes as "not given".
+    private static let fieldTypes: [String: String] = [
+        "model": "string", "stream": "boolean", "logprobs": "boolean", "top_logprobs": "integer", "user": "string",
+        "top_k": "integer", "min_p": "number", "repeat_penalty": "number", "temperature": "number", "top_p": "number",
+        "presence_penalty": "number", "frequency_penalty": "number", "seed": "integer", "max_tokens": "integer",
+        "max_completion_tokens": "integer", "n": "integer", "stream_options": "object", "logit_bias": "object",
+        "parallel_tool_calls": "boolean", "response_format": "object", "grammar": "string", "echo": "boolean",
+        "suffix": "string", "metadata": "object", "store": "boolean", "messages": "array", "tools": "array",
+    ]
+
+    /// Checks every known field's JSON type (`integer` also accepts `number` kinds with no fraction).
+    private static func checkTypes(of json: JSONValue) throws(OpenAIFormatError) {
+        for (key, value) in json.members ?? [] where value != .null {
+            guard let expected = fieldTypes[key] else { continue }
+            let kind = value.typeName
+            guard kind == expected || (expected == "number" && kind == "integer") else {
+                throw .init(param: key, "'\(key)' must be \(Self.article(expected)) \(expected), not \(Self.article(kind)) \(kind)")
+            }
+        }
+        if let include = json["stream_options"]?["include_usage"], include != .null, include.bool == nil {
+            throw .init(param: "stream_options.include_usage", "'stream_options.include_usage' must be a boolean")
+        }
+    }
+
+    private static func article(_ type: String) -> String { ["integer", "array", "object"].contains(type) ? "an" : "a" }
+
     private init(common json: JSONValue, defaults: SamplingParameters) throws(OpenAIFormatError) {
         guard json.members != nil else { throw .init(param: nil, "the request body must be a JSON object") }
+        try Self.checkTypes(of: json)
         model = json["model"]?.string
         sampling = defaults
         sampling.seed = UInt64.random(in: 0...UInt64.max)
+        if json["logprobs"]?.bool == true { throw .init(param: "logprobs", "'logprobs' is not supported by this server") }
+        if let k = json["top_k"]?.integer {
+            guard k >= 0 else { throw .init(param: "top_k", "'top_k' must be 0 (off) or more") }
+            sampling.topK = k
+        }
+        if let m = json["min_p"]?.number {
+            guard (0...1).contains(m) else { throw .init(param: "min_p", "'min_p' must be a number from 0 to 1") }
+            sampling.minP = Float(m)
+        }
+        if let r = json["repeat_penalty"]?.number {
+            guard r > 0 else { throw .init(param: "repeat_penalty", "'repeat_penalty' must be a number above 0") }
+            sampling.repeatPenalty = Float(r)
+        }
         if let t = json["temperature"], t != .null {
             guard let value = t.number, (0...2).contains(value) else { throw .init(param: "temperature", "'temperature' must be a number from 0 to 2") }
             sampling.temperature = Float(value)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import MagiChat
 import MagiEngine
 import Synchronization
@@ -14,6 +15,8 @@ struct OpenAIServer: Sendable {
     let modelID: String
     /// Requests to `/v1/…` must carry `Authorization: Bearer KEY` when set.
     let apiKey: String?
+    /// A request naming another model is refused (404); otherwise any name is served and reported back.
+    let strictModel: Bool
     /// Sampling for what a request leaves unsaid.
     let defaults: SamplingParameters
     /// The most tokens an answer may have when the request sets no limit (nil: the window's room).
@@ -21,13 +24,30 @@ struct OpenAIServer: Sendable {
     /// Tool calls are constrained to the offered tools' schemas.
     let constrainsToolCalls: Bool
     let engine = EngineQueue()
+    /// The most bytes one token of the vocabulary spells: a prompt of `n` bytes has at least `n / this` tokens.
+    let longestTokenBytes: Int
     /// The largest request body accepted.
     static let maxBodyBytes = 32 << 20
 
-    /// The routes, behind a middleware that answers every error in OpenAI's error shape.
-    func router() -> Router<BasicRequestContext> {
+    init(turn: ChatTurn, modelID: String, apiKey: String?, strictModel: Bool, defaults: SamplingParameters, maxTokens: Int?,
+         constrainsToolCalls: Bool) {
+        self.turn = turn
+        self.modelID = modelID
+        self.apiKey = apiKey
+        self.strictModel = strictModel
+        self.defaults = defaults
+        self.maxTokens = maxTokens
+        self.constrainsToolCalls = constrainsToolCalls
+        let tokenizer = turn.model.tokenizer
+        longestTokenBytes = max(1, (0..<Int32(tokenizer.vocabularySize)).reduce(0) { Swift.max($0, tokenizer.tokenBytes($1).count) })
+    }
+
+    /// The routes, behind a middleware that answers every error in OpenAI's error shape and one that
+    /// answers 503 on connections past the limit.
+    func router(connections: ConnectionCount) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: OpenAIErrorMiddleware())
+        router.add(middleware: ConnectionLimitMiddleware(connections: connections))
         router.get("/health") { _, _ in Self.json(.object(["status": .string("ok")])) }
         router.get("/v1/models") { request, _ in
             try authorize(request)
@@ -78,9 +98,16 @@ struct OpenAIServer: Sendable {
 
     /// Checks `request` against the model and the window, then answers it (as server-sent events when streamed).
     private func respond(to request: CompletionRequest, chat: Bool) async throws -> Response {
-        if let name = request.model, name != modelID, name != (turn.model.path as NSString).lastPathComponent {
+        if strictModel, let name = request.model, name != modelID, name != (turn.model.path as NSString).lastPathComponent {
             throw APIError(status: .notFound, "The model '\(name)' does not exist; this server has '\(modelID)'",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
+        }
+        // A prompt whose bytes alone need more tokens than the window holds is refused before it is tokenized.
+        let promptBytes = request.conversation.map { $0.messages.reduce(0) { $0 + $1.content.utf8.count } } ?? request.prompt?.utf8.count ?? 0
+        if promptBytes / longestTokenBytes >= turn.session.contextSize {
+            throw APIError(status: .badRequest,
+                           "This model's context window is \(turn.session.contextSize) tokens; the prompt's \(promptBytes) bytes are at least \(promptBytes / longestTokenBytes) tokens",
+                           param: chat ? "messages" : "prompt", code: "context_length_exceeded")
         }
         let promptTokens: Int
         do {
@@ -95,7 +122,7 @@ struct OpenAIServer: Sendable {
         } catch {
             throw APIError(status: .badRequest, "\(error)", param: "messages")
         }
-        let reply = CompletionReply(chat: chat, model: modelID, promptTokens: promptTokens)
+        let reply = CompletionReply(chat: chat, model: request.model ?? modelID, promptTokens: promptTokens)
         guard request.stream else {
             let collected = Collected()
             let outcome = try await generate(request) { piece in collected.add(piece) }
@@ -363,5 +390,40 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             return OpenAIServer.json(APIError(status: .internalServerError, "\(error)", type: "server_error").body, status: .internalServerError)
         }
+    }
+}
+
+/// Open connections, counted as they are accepted and closed, against the limit past which requests get 503.
+final class ConnectionCount: Sendable {
+    let limit: Int
+    private let open = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    var value: Int { open.load(ordering: .relaxed) }
+    func opened() { open.add(1, ordering: .relaxed) }
+    func closed() { open.subtract(1, ordering: .relaxed) }
+}
+
+/// Counts connections for ``ConnectionLimitMiddleware``; past twice the limit it stops accepting (the
+/// kernel's backlog holds the rest), so a flood cannot exhaust file descriptors.
+struct CountedConnections: AvailableConnectionsDelegate {
+    let count: ConnectionCount
+    mutating func connectionOpened() { count.opened() }
+    mutating func connectionClosed() { count.closed() }
+    func isAcceptingNewConnections() -> Bool { count.value < 2 * count.limit }
+}
+
+/// Answers 503 to requests on connections past the limit (`--max-connections`).
+struct ConnectionLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let connections: ConnectionCount
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard connections.value <= connections.limit else {
+            throw APIError(status: .serviceUnavailable,
+                           "the server is busy: \(connections.value) connections are open and it serves \(connections.limit) at once; try again later",
+                           type: "server_error", code: "too_many_connections")
+        }
+        return try await next(request, context)
     }
 }

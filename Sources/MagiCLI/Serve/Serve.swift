@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MagiChat
 import MagiEngine
@@ -30,11 +31,19 @@ struct Serve: AsyncParsableCommand {
     var alias: String?
     @Flag(name: .customLong("no-constrain"), help: "Let the model write tool calls freely instead of constraining them to the offered tools' schemas.")
     var noConstrain = false
+    @Flag(name: .customLong("strict-model"), help: "Answer 404 to a request naming another model than this one (default: any name is served by this model and reported back).")
+    var strictModel = false
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay idle, or take to send a request's headers, before it is closed.")
+    var idleTimeout = 30.0
+    @Option(name: .customLong("max-connections"), help: "Open connections served at once; requests on connections past it get 503.")
+    var maxConnections = 64
     @Flag(name: [.customShort("v"), .long], help: "Log each request to standard error.")
     var verbose = false
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        if !(idleTimeout > 0 && idleTimeout <= 86_400) { throw ValidationError("--idle-timeout must be above 0 and at most 86400 seconds") }
+        if !(1...100_000).contains(maxConnections) { throw ValidationError("--max-connections must be between 1 and 100000") }
     }
 
     func run() async throws {
@@ -42,14 +51,19 @@ struct Serve: AsyncParsableCommand {
         let turn = ChatTurn(model: local, session: try modelOptions.session(for: local))
         let name = alias ?? ((local.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let key = apiKey ?? ProcessInfo.processInfo.environment["MAGI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let server = OpenAIServer(turn: turn, modelID: name, apiKey: key,
-                                  defaults: sampling.parameters(recommended: turn.recommendedSampling ?? SamplingParameters()),
+        // The CLI's own default: greedy unless the model card recommends sampling.
+        let server = OpenAIServer(turn: turn, modelID: name, apiKey: key, strictModel: strictModel,
+                                  defaults: sampling.parameters(recommended: turn.recommendedSampling),
                                   maxTokens: sampling.maxTokens, constrainsToolCalls: !noConstrain)
         var logger = Logger(label: "magi serve")
         logger.logLevel = verbose ? .info : .warning
-        let router = server.router()
+        let connections = ConnectionCount(limit: maxConnections)
+        let router = server.router(connections: connections)
         if verbose { router.add(middleware: LogRequestsMiddleware(.info)) }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "magi"),
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "magi",
+                                                     availableConnectionsDelegate: CountedConnections(count: connections))
+        let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))),
+                              configuration: configuration,
                               onServerRunning: { [host] channel in
                                   let port = channel.localAddress?.port ?? 0
                                   StandardError.write("magi serve: \(name) on http://\(host):\(port)/v1 (context \(turn.session.contextSize) tokens)\n")

@@ -6,7 +6,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case truncated(what: String, offset: Int)
     case implausibleCount(what: String, count: UInt64)
     case unknownValueType(key: String, type: UInt32)
-    case arrayTooDeep(key: String)
+    case arrayTooDeep(key: String, limit: Int)
+    case arrayTooLong(key: String, count: UInt64, limit: UInt64)
     case invalidString(offset: Int)
     case duplicateKey(String)
     case duplicateTensor(String)
@@ -27,7 +28,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case let .truncated(what, offset): return "GGUF file is truncated: \(what) at byte \(offset) runs past the end of the file"
         case let .implausibleCount(what, count): return "corrupt GGUF file: \(what) is \(count), more than the file could hold"
         case let .unknownValueType(key, type): return "corrupt GGUF file: metadata key \(key.debugDescription) has unknown value type \(type)"
-        case let .arrayTooDeep(key): return "corrupt GGUF file: metadata key \(key.debugDescription) nests arrays too deeply"
+        case let .arrayTooDeep(key, limit): return "corrupt GGUF file: metadata key \(key.debugDescription) nests arrays deeper than \(limit) levels"
+        case let .arrayTooLong(key, count, limit): return "corrupt GGUF file: metadata array \(key.debugDescription) has \(count) elements, more than the \(limit) magi reads"
         case let .invalidString(offset): return "corrupt GGUF file: invalid UTF-8 string at byte \(offset)"
         case let .duplicateKey(key): return "corrupt GGUF file: metadata key \(key.debugDescription) appears twice"
         case let .duplicateTensor(name): return "corrupt GGUF file: tensor \(name.debugDescription) appears twice"

@@ -256,7 +256,12 @@ struct GGUFReader {
         return s
     }
 
-    /// Reads one metadata value of GGUF type `type`. Arrays of arrays nest at most a few levels.
+    /// The deepest metadata arrays may nest.
+    static let maxArrayDepth = 4
+    /// The most elements a metadata array may hold (vocabularies have a few hundred thousand).
+    static let maxArrayLength: UInt64 = 1 << 24
+
+    /// Reads one metadata value of GGUF type `type`. Arrays of arrays nest at most ``maxArrayDepth`` levels.
     mutating func value(type: UInt32, key: String, depth: Int) throws -> GGUFValue {
         switch type {
         case 0: return .uint8(try read(UInt8.self, what: key))
@@ -271,10 +276,11 @@ struct GGUFReader {
             return .bool(b != 0)
         case 8: return .string(try string())
         case 9:
-            guard depth < 4 else { throw GGUFError.arrayTooDeep(key: key) }
+            guard depth < Self.maxArrayDepth else { throw GGUFError.arrayTooDeep(key: key, limit: Self.maxArrayDepth) }
             let elementType = try read(UInt32.self, what: "array type of \(key)")
             let n = try read(UInt64.self, what: "array length of \(key)")
             try checkCount(n, minimumBytesEach: Self.minimumSize(of: elementType), what: "length of array \(key)")
+            guard n <= Self.maxArrayLength else { throw GGUFError.arrayTooLong(key: key, count: n, limit: Self.maxArrayLength) }
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(n))
             for _ in 0..<n { items.append(try value(type: elementType, key: key, depth: depth + 1)) }

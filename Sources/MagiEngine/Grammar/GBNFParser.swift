@@ -8,6 +8,11 @@ struct GBNFParser {
     private var pos = 0
     /// Where each referenced name was first used, to report undefined rules.
     private var references: [(name: String, at: Int)] = []
+    /// Groups open around the current position, at most ``GrammarError/maxDepth``.
+    private var depth = 0
+    /// Groups and repetitions nested in the expression last parsed (`("a"*)?` has 3); at most
+    /// ``GrammarError/maxDepth``, so compiling the expression cannot recurse without bound.
+    private var levels = 0
 
     init(_ text: String) { self.text = Array(text.utf8) }
 
@@ -49,16 +54,31 @@ struct GBNFParser {
 
     private mutating func parseAlternatives(nested: Bool) throws -> GrammarExpression {
         var choices = [try parseSequence(nested: nested)]
+        var deepest = levels
         while peek == UInt8(ascii: "|") {
             pos += 1
             skipSpace(newlines: true)
             choices.append(try parseSequence(nested: nested))
+            deepest = max(deepest, levels)
         }
+        levels = deepest
         return choices.count == 1 ? choices[0] : .alternatives(choices)
+    }
+
+    /// Records one more level around an item that has `inner` levels, refusing one past the limit.
+    private func level(around inner: Int) throws -> Int {
+        guard inner < GrammarError.maxDepth else {
+            let (line, column) = location(of: pos)
+            throw GrammarError.tooDeep(limit: GrammarError.maxDepth, line: line, column: column)
+        }
+        return inner + 1
     }
 
     private mutating func parseSequence(nested: Bool) throws -> GrammarExpression {
         var items: [GrammarExpression] = []
+        // The levels of each item.
+        var itemLevels: [Int] = []
+        defer { levels = itemLevels.max() ?? 0 }
         while let c = peek {
             switch c {
             case UInt8(ascii: "\""):
@@ -89,9 +109,16 @@ struct GBNFParser {
                 pos += 1
                 items.append(.characterClass(ranges, negated: negated))
             case UInt8(ascii: "("):
+                guard depth < GrammarError.maxDepth else {
+                    let (line, column) = location(of: pos)
+                    throw GrammarError.tooDeep(limit: GrammarError.maxDepth, line: line, column: column)
+                }
                 pos += 1
                 skipSpace(newlines: true)
+                depth += 1
                 let inner = try parseAlternatives(nested: true)
+                depth -= 1
+                itemLevels.append(try level(around: levels))
                 guard peek == UInt8(ascii: ")") else { throw error("expected ')'") }
                 pos += 1
                 items.append(inner)
@@ -100,11 +127,13 @@ struct GBNFParser {
                 items.append(.anyCharacter)
             case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"):
                 guard let last = items.popLast() else { throw error("'\(currentCharacter)' has nothing before it to repeat") }
+                itemLevels.append(try level(around: itemLevels.removeLast()))
                 pos += 1
                 let (min, max): (Int, Int?) = c == UInt8(ascii: "*") ? (0, nil) : c == UInt8(ascii: "+") ? (1, nil) : (0, 1)
                 items.append(.repetition(last, min: min, max: max))
             case UInt8(ascii: "{"):
                 guard let last = items.popLast() else { throw error("'{' has nothing before it to repeat") }
+                itemLevels.append(try level(around: itemLevels.removeLast()))
                 pos += 1
                 skipSpace(newlines: nested)
                 let min = try parseInteger()
@@ -135,6 +164,7 @@ struct GBNFParser {
                 references.append((name, at))
                 items.append(.reference(name))
             }
+            while itemLevels.count < items.count { itemLevels.append(0) }
             skipSpace(newlines: nested)
         }
         return .sequence(items)

@@ -43,7 +43,7 @@ public final class Grammar: @unchecked Sendable {
     init(_ definition: GrammarDefinition, startRule name: String) throws {
         var lowering = GrammarLowering(definition)
         guard let start = lowering.ruleIndex[name] else { throw GrammarError.missingStartRule(name) }
-        lowering.lowerAll(definition)
+        try lowering.lowerAll(definition)
         try lowering.checkLeftRecursion()
 
         var elements: [GrammarElement] = []
@@ -93,19 +93,23 @@ private struct GrammarLowering {
     var rules: [[[GrammarElement]]] = []
     var byteSets: [ByteSet] = []
     private var byteSetIndex: [ByteSet: Int32] = [:]
+    /// Elements written so far by repetitions, which multiply their bodies; bounded by ``GrammarError/maxElements``.
+    private var repeatedElements = 0
     private var classRules: [[[ByteSet]]: Int32] = [:]
 
     init(_ definition: GrammarDefinition) {
         for rule in definition.rules { _ = addRule(rule.name) }
     }
 
-    mutating func lowerAll(_ definition: GrammarDefinition) {
+    mutating func lowerAll(_ definition: GrammarDefinition) throws(GrammarError) {
         for rule in definition.rules {
             let index = ruleIndex[rule.name]!
             if case .alternatives(let choices) = rule.body {
-                rules[index] = choices.map { sequence($0, in: rule.name) }
+                var alternatives: [[GrammarElement]] = []
+                for choice in choices { alternatives.append(try sequence(choice, in: rule.name)) }
+                rules[index] = alternatives
             } else {
-                rules[index] = [sequence(rule.body, in: rule.name)]
+                rules[index] = [try sequence(rule.body, in: rule.name)]
             }
         }
     }
@@ -131,12 +135,16 @@ private struct GrammarLowering {
         return GrammarElement(kind: .bytes, index: k)
     }
 
-    private mutating func sequence(_ e: GrammarExpression, in rule: String) -> [GrammarElement] {
+    private mutating func sequence(_ e: GrammarExpression, in rule: String) throws(GrammarError) -> [GrammarElement] {
         switch e {
         case .sequence(let items):
-            return items.flatMap { sequence($0, in: rule) }
+            var out: [GrammarElement] = []
+            for item in items { out += try sequence(item, in: rule) }
+            return out
         case .alternatives(let choices):
-            return [generatedRule(for: rule, choices.map { sequence($0, in: rule) })]
+            var alternatives: [[GrammarElement]] = []
+            for choice in choices { alternatives.append(try sequence(choice, in: rule)) }
+            return [generatedRule(for: rule, alternatives)]
         case .literal(let codePoints):
             return codePoints.flatMap(UTF8ByteSequences.encode).map { element(ByteSet($0...$0)) }
         case .characterClass(let ranges, let negated):
@@ -148,7 +156,10 @@ private struct GrammarLowering {
         case .token(let id):
             return [GrammarElement(kind: .token, index: element(ByteSet()).index, token: id)]
         case .repetition(let inner, let min, let max):
-            let body = sequence(inner, in: rule)
+            let body = try sequence(inner, in: rule)
+            // Repetitions copy their body; nested ones multiply, so the copies are counted before they are made.
+            repeatedElements += (body.count + 1) * Swift.max(max ?? min + 1, 1)
+            guard repeatedElements <= GrammarError.maxElements else { throw .tooLarge(rule: rule, limit: GrammarError.maxElements) }
             var out: [GrammarElement] = []
             for _ in 0..<min { out += body }
             if let max {
@@ -176,18 +187,29 @@ private struct GrammarLowering {
 
     /// Rejects rules that can reach themselves before reading a byte.
     func checkLeftRecursion() throws {
+        // Nullable rules, by a work list: each all-rule alternative counts its elements not yet known
+        // nullable, and a rule becomes nullable when one of its alternatives' counts reaches zero.
         var nullable = [Bool](repeating: false, count: rules.count)
-        var changed = true
-        while changed {
-            changed = false
-            for r in rules.indices where !nullable[r] {
-                if rules[r].contains(where: { $0.allSatisfy { $0.kind == .rule && nullable[Int($0.index)] } }) {
-                    nullable[r] = true
-                    changed = true
-                }
+        var alternativeRule: [Int] = [], unknown: [Int] = []
+        var usedIn = [[Int]](repeating: [], count: rules.count)
+        var ready: [Int] = []
+        for (r, alternatives) in rules.enumerated() {
+            for alternative in alternatives where alternative.allSatisfy({ $0.kind == .rule }) {
+                if alternative.isEmpty { ready.append(r) }
+                for e in alternative { usedIn[Int(e.index)].append(alternativeRule.count) }
+                alternativeRule.append(r)
+                unknown.append(alternative.count)
             }
         }
-        // Rules each rule can start with, then a depth-first search for a cycle.
+        while let r = ready.popLast() {
+            guard !nullable[r] else { continue }
+            nullable[r] = true
+            for a in usedIn[r] {
+                unknown[a] -= 1
+                if unknown[a] == 0 { ready.append(alternativeRule[a]) }
+            }
+        }
+        // Rules each rule can start with, then a depth-first search for a cycle, on an explicit stack.
         let leftmost: [[Int]] = rules.map { alternatives in
             var found: [Int] = []
             for alternative in alternatives {
@@ -200,14 +222,24 @@ private struct GrammarLowering {
             return found
         }
         var state = [UInt8](repeating: 0, count: rules.count) // 0 unvisited, 1 on path, 2 done
-        func visit(_ r: Int) throws {
-            state[r] = 1
-            for next in leftmost[r] {
+        var path: [(rule: Int, next: Int)] = []
+        for root in rules.indices where state[root] == 0 {
+            state[root] = 1
+            path.append((root, 0))
+            while let (r, k) = path.last {
+                guard k < leftmost[r].count else {
+                    state[r] = 2
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].next += 1
+                let next = leftmost[r][k]
                 if state[next] == 1 { throw GrammarError.leftRecursion(rule: ruleNames[next]) }
-                if state[next] == 0 { try visit(next) }
+                if state[next] == 0 {
+                    state[next] = 1
+                    path.append((next, 0))
+                }
             }
-            state[r] = 2
         }
-        for r in rules.indices where state[r] == 0 { try visit(r) }
     }
 }

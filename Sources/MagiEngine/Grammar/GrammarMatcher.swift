@@ -129,6 +129,9 @@ final class GrammarStates {
     private var frameCost: [Int] = []
     private var stateCost: [Int] = []
     private static let unreachable = Int(Int32.max)
+    /// Positions ``expand`` has still to visit, each over its parent frame (an explicit stack, so a long
+    /// chain of rules cannot overflow the thread's stack).
+    private var pending: [(position: Int32, parent: Int32)] = []
 
     /// What the hot paths read: per state flags and row, and the rows.
     private struct Hot {
@@ -257,23 +260,27 @@ final class GrammarStates {
     /// or a token element, and adds those tops to the scratch. Reaching the end of the start rule sets
     /// `scratchEnds`.
     private func expand(_ position: Int32, parent: Int32) {
-        let e = grammar.elements[Int(position)]
-        switch e.kind {
-        case .end:
-            if parent < 0 {
-                scratchEnds = true
-            } else {
-                expand(framePosition[Int(parent)], parent: frameParent[Int(parent)])
-            }
-        case .bytes, .token:
-            scratch.append(frame(position, parent))
-        case .rule:
-            // Where to return after the rule; a rule called last in an alternative returns straight
-            // to the caller's caller, so right recursion does not deepen the stack.
-            let next = grammar.elements[Int(position) + 1].kind == .end ? parent : frame(position + 1, parent)
-            let rule = Int(e.index)
-            for k in Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1]) {
-                expand(grammar.alternativeStarts[k], parent: next)
+        pending.append((position, parent))
+        while let (position, parent) = pending.popLast() {
+            let e = grammar.elements[Int(position)]
+            switch e.kind {
+            case .end:
+                if parent < 0 {
+                    scratchEnds = true
+                } else {
+                    pending.append((framePosition[Int(parent)], frameParent[Int(parent)]))
+                }
+            case .bytes, .token:
+                scratch.append(frame(position, parent))
+            case .rule:
+                // Where to return after the rule; a rule called last in an alternative returns straight
+                // to the caller's caller, so right recursion does not deepen the stack.
+                let next = grammar.elements[Int(position) + 1].kind == .end ? parent : frame(position + 1, parent)
+                let rule = Int(e.index)
+                // Pushed last to first, so alternatives are visited in order.
+                for k in (Int(grammar.ruleAlternatives[rule])..<Int(grammar.ruleAlternatives[rule + 1])).reversed() {
+                    pending.append((grammar.alternativeStarts[k], next))
+                }
             }
         }
     }

@@ -275,6 +275,11 @@ public struct LlamaConfiguration: Sendable, Equatable {
             return v
         }
         layerCount = try positive("block_count", file.int(key("block_count")))
+        // Layers are sized and allocated by this count, so it is checked against the tensor table first.
+        let blocksInTable = file.tensors.count(where: { $0.name.hasPrefix("blk.") && $0.name.hasSuffix(".attn_norm.weight") })
+        guard layerCount <= blocksInTable else {
+            throw ModelError.invalidHyperparameter(key: key("block_count"), reason: "is \(layerCount), but the tensor table holds \(blocksInTable) blocks")
+        }
         embeddingSize = try positive("embedding_length", file.int(key("embedding_length")))
         feedForwardSize = try positive("feed_forward_length", file.int(key("feed_forward_length")))
         headCount = try positive("attention.head_count", file.int(key("attention.head_count")))
