@@ -41,6 +41,7 @@ let package = Package(
                 "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiTools", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
