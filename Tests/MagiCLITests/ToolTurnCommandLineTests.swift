@@ -156,6 +156,27 @@ import Testing
         #expect(results.first?["result"] as? String == "llm 0.36 (loopback plugin)", "\(r.stdout)")
     }
 
+    /// A tool whose schema no grammar can enforce (`format: email`, `multipleOf`) is offered with free
+    /// arguments and one line on stderr naming it; the turn goes on, the other tools constrained.
+    @Test(.enabled(if: CommandLineTests.hasModel)) func aSchemaWithoutAGrammarLeavesOnlyThatToolUnconstrained() throws {
+        let sandbox = try Sandbox()
+        let folder = sandbox.plugins + "/mailer"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try #"""
+            {"name": "mailer", "description": "Sends an e-mail.", "command": ["send.py"],
+             "parameters": {"type": "object", "properties": {"to": {"type": "string", "format": "email"}, "copies": {"type": "integer", "multipleOf": 2}}, "required": ["to"]}}
+            """#.write(toFile: folder + "/plugin.json", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho '{\"result\": \"sent\"}'\n".write(toFile: folder + "/send.py", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/send.py")
+        let r = try Self.magi(["--tools", "calculator,mailer", "--temp", "0", "-n", "24", "--max-tool-steps", "1", "-p", "Hello"], in: sandbox)
+        #expect(r.status == 0, "\(r.stderr)")
+        let notices = r.stderr.split(separator: "\n").filter { $0.contains("unconstrained") }
+        #expect(notices.count == 1, "\(r.stderr)")
+        #expect(notices.first?.hasPrefix("magi: tool 'mailer' is offered with unconstrained arguments: JSON schema keyword 'format' at /properties/to") == true,
+                "\(r.stderr)")
+        #expect(!r.stderr.contains("calculator"), "\(r.stderr)")
+    }
+
     /// A server on 127.0.0.1 answering as DuckDuckGo's HTML page, SearXNG's JSON and Brave's JSON do,
     /// each with its own hit titles; killed when the test ends.
     final class SearchServer {

@@ -29,7 +29,7 @@ struct ToolCallGrammar {
     ///
     /// - Throws: ``JSONSchemaError`` only when the tools' schemas, each compiling alone, fail together.
     init?(format: ChatFormat, tools: [ToolDefinition], tokenizer: Tokenizer) throws {
-        guard !tools.isEmpty else { return nil }
+        guard !tools.isEmpty, format != .llama3 else { return nil }
         var tools = tools, notices: [String] = []
         for k in tools.indices {
             guard let problem = Self.problem(compiling: tools[k], in: format) else { continue }

@@ -50,7 +50,7 @@ enum JSONSchemaNumbers {
         if let m = exclusiveMinimum { low = max(low, m.floor + 1) }
         if let m = maximum { high = min(high, m.floor - 1) }
         if let m = exclusiveMaximum { high = min(high, m.floor - 1) }
-        if low <= high { choices.append(natural(low, high) + #" "." [0-9]{1,16}"#) }
+        if low <= high { choices.append(group(natural(low, high)) + #" "." [0-9]{1,16}"#) }
         // -I.ddd lies in (-(I+1), -I]: needs -(I+1) ≥ either minimum and -I ≤ maximum (< exclusiveMaximum).
         low = 0
         high = largest
