@@ -119,8 +119,9 @@ import Testing
                                   "-p", "What is 17 times 23?"], in: sandbox, environment: offline)
         #expect(free.status == 0, "\(free.stderr)")
         #expect(!free.stderr.contains("unconstrained") && !free.stderr.contains("not supported"), "\(free.stderr)")
-        let forced = try Self.magi(["--tools", tools, "-y", "--tool-choice", "required", "--temp", "0", "-n", "64",
-                                    "--max-tool-steps", "1", "--json", "-p", "Search the web for the tallest mountain."],
+        // Two steps: the forced call runs (and fails at once, offline), then a free answer.
+        let forced = try Self.magi(["--tools", tools, "-y", "--tool-choice", "required", "--temp", "0", "-n", "96",
+                                    "--max-tool-steps", "2", "--json", "-p", "Search: Everest"],
                                    in: sandbox, environment: offline)
         #expect(forced.status == 0, "\(forced.stderr)")
         let calls = Self.toolCalls(free) + Self.toolCalls(forced)
@@ -241,7 +242,7 @@ import Testing
         let environment = ["MAGI_DUCKDUCKGO_URL": server.base, "MAGI_SEARXNG_URL": server.base, "MAGI_BRAVE_URL": server.base,
                            "BRAVE_API_KEY": "loopback-key"]
         let r = try Self.magi(["--tools", "web_search", "--search-provider", provider, "--tool-choice", "required", "-y", "--json",
-                               "--temp", "0", "-n", "48", "--max-tool-steps", "2", "-p", "Search the web for the highest summit."],
+                               "--temp", "0", "-n", "96", "--max-tool-steps", "2", "-p", "Search: Everest"],
                               in: sandbox, environment: environment)
         #expect(r.status == 0, "\(r.stderr)")
         let results = r.events.filter { $0["type"] as? String == "tool_result" }
