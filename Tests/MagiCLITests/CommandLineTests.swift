@@ -126,7 +126,7 @@ import Testing
         #expect(r.status != 0)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stderr.contains("line 2, column"), "\(r.stderr)")
-        let schema = try magi(["--json-schema", #"{"type": "string", "format": "date"}"#, "-p", "x"])
+        let schema = try magi(["--json-schema", #"{"type": "string", "format": "email"}"#, "-p", "x"])
         #expect(schema.status != 0 && schema.stderr.contains("format"), "\(schema.stderr)")
     }
 
@@ -174,7 +174,7 @@ import Testing
         #expect(constrained.status == 0, "\(constrained.stderr)")
         let constrainedRows = try JSONSerialization.jsonObject(with: Data(constrained.stdout.utf8)) as? [[String: Any]]
         #expect(constrainedRows?.map { $0["test"] as? String } == ["tg24", "tg24 sampled", "tg24 constrained"])
-        try #"{"type": "string", "format": "date"}"#.write(toFile: schema, atomically: true, encoding: .utf8)
+        try #"{"type": "string", "format": "email"}"#.write(toFile: schema, atomically: true, encoding: .utf8)
         let unsupported = try magi(["bench", "-p", "0", "-n", "8", "--json-schema", schema])
         #expect(unsupported.status == 1 && unsupported.stderr.contains("format"), "\(unsupported.stderr)")
     }

@@ -93,8 +93,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"type": "integer", "minimum": 0}"#, JSONSchemaError.unsupportedKeyword("minimum", path: "")),
-        (#"{"type": "string", "format": "date"}"#, .unsupportedKeyword("format", path: "")),
+        (#"{"type": "integer", "multipleOf": 5}"#, JSONSchemaError.unsupportedKeyword("multipleOf", path: "")),
+        (#"{"type": "string", "format": "hostname"}"#,
+         .invalidValue(keyword: "format", path: "", message: #""hostname" is not supported (only date, time, date-time, uuid)"#)),
         (#"{"properties": {"a": {"allOf": []}}}"#, .unsupportedKeyword("allOf", path: "/properties/a")),
         (#"{"items": {"uniqueItems": true}}"#, .unsupportedKeyword("uniqueItems", path: "/items")),
         (##"{"$ref": "#/$defs/missing"}"##, .unresolvedReference("#/$defs/missing", path: "")),
@@ -106,8 +107,8 @@ import Testing
                         + "only one matches; use anyOf, or make the branches exclusive (different types, or different const values of a required property)")),
         (#"{"type": "array", "minItems": 3, "maxItems": 1}"#, .invalidValue(keyword: "schema", path: "", message: "a schema that accepts nothing cannot be generated")),
         (#"{"$ref": 1}"#, .invalidValue(keyword: "$ref", path: "", message: "must be a string")),
-        (#"{"type": "string", "anyOf": [{"format": "email"}]}"#, .unsupportedKeyword("format", path: "/anyOf/0")),
-        (#"{"enum": ["a", "b"], "properties": {"x": {"format": "email"}}}"#, .unsupportedKeyword("format", path: "/properties/x")),
+        (#"{"type": "string", "anyOf": [{"format": "email"}]}"#, .invalidValue(keyword: "format", path: "/anyOf/0", message: #""email" is not supported (only date, time, date-time, uuid)"#)),
+        (#"{"enum": ["a", "b"], "properties": {"x": {"format": "email"}}}"#, .invalidValue(keyword: "format", path: "/properties/x", message: #""email" is not supported (only date, time, date-time, uuid)"#)),
         (#"{"enum": ["a", "b"], "pattern": "^(?!a)"}"#,
          .invalidValue(keyword: "pattern", path: "/pattern", message: "lookarounds and named groups are not supported (at character 3)")),
     ])

@@ -45,6 +45,8 @@ struct AgentLoop: Sendable {
             reply.message.toolCalls += broken.map {
                 ToolCall(id: StreamParser.randomCallID(), name: Self.calledName(in: $0.text) ?? "unknown", arguments: $0.text)
             }
+            // The same tools every step: their notices once a turn.
+            if step == 1 { for notice in reply.notices { output(.notice(notice)) } }
             turn.add(reply)
             conversation.messages.append(reply.message)
             let calls = reply.message.toolCalls

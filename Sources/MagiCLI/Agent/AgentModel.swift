@@ -16,6 +16,8 @@ struct AgentReply: Sendable {
     var wasInterrupted: Bool
     /// Timings and stop reason when a real engine generated it.
     var summary: GenerationSummary?
+    /// What the user should know about how the reply was made (a tool offered unconstrained).
+    var notices: [String] = []
 }
 
 /// The local engine as an ``AgentModel``: renders the conversation in the model's chat format and
@@ -36,10 +38,12 @@ struct LocalAgentModel: AgentModel {
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
         let prompt = try turn.promptTokens(for: conversation)
         var constraint: ChatTurn.Constraint?
+        var notices: [String] = []
         if let answerConstraint {
             constraint = .whole(answerConstraint)
         } else if constrainsToolCalls || requiresCall, let format = turn.model.template.format,
                   let calls = try ToolCallGrammar(format: format, tools: conversation.tools, tokenizer: turn.model.tokenizer) {
+            notices = calls.notices
             if requiresCall && conversation.messages.last?.role == .user {
                 constraint = .whole(try calls.grammar(requiringCall: true))
             } else if constrainsToolCalls {
@@ -48,6 +52,6 @@ struct LocalAgentModel: AgentModel {
         }
         let reply = try await turn.generate(prompt: prompt, sampling: sampling, maxTokens: maxTokens, constraint: constraint,
                                             shouldStop: shouldStop, output: output)
-        return AgentReply(message: reply.message, wasInterrupted: reply.wasInterrupted, summary: reply.summary)
+        return AgentReply(message: reply.message, wasInterrupted: reply.wasInterrupted, summary: reply.summary, notices: notices)
     }
 }

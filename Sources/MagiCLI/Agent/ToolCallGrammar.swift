@@ -19,13 +19,24 @@ struct ToolCallGrammar {
     let gbnf: String
     /// The grammar in GBNF of a reply that is calls only (for Magistral, after optional reasoning).
     let requiredCallGBNF: String
+    /// One line per tool whose schema no grammar could be made of: its arguments are left free (any
+    /// JSON object), and the line says which tool and why. For the user, not the model.
+    let notices: [String]
 
     /// The grammar for `tools` in `format`, or nil when there are no tools or the format (or the
-    /// vocabulary, for Mistral's control tokens) has no tool calls.
+    /// vocabulary, for Mistral's control tokens) has no tool calls. A tool whose schema cannot be
+    /// compiled is offered with free arguments and named in ``notices``; it never refuses the others.
     ///
-    /// - Throws: ``JSONSchemaError`` when a tool's schema uses a keyword the grammar cannot enforce.
+    /// - Throws: ``JSONSchemaError`` only when the tools' schemas, each compiling alone, fail together.
     init?(format: ChatFormat, tools: [ToolDefinition], tokenizer: Tokenizer) throws {
-        guard !tools.isEmpty else { return nil }
+        guard !tools.isEmpty, format != .llama3 else { return nil }
+        var tools = tools, notices: [String] = []
+        for k in tools.indices {
+            guard let problem = Self.problem(compiling: tools[k], in: format) else { continue }
+            tools[k].parameters = .object([(key: "type", value: .string("object"))])
+            notices.append("tool '\(tools[k].name)' is offered with unconstrained arguments: \(problem)")
+        }
+        self.notices = notices
         switch format {
         case .llama3:
             return nil
@@ -38,9 +49,7 @@ struct ToolCallGrammar {
             requiredCallGBNF = "root ::= \(open) \"\\n\" tool-call \"\\n\" \(close)\n" + rules
         case .mistralV3, .mistralV7:
             guard let calls = tokenizer.tokenID(for: "[TOOL_CALLS]") else { return nil }
-            let array = JSONValue.object([(key: "type", value: .string("array")), (key: "items", value: Self.callObjects(tools, withID: true)),
-                                          (key: "minItems", value: .number("1"))])
-            let rules = try Self.rules(of: array, root: "tool-calls")
+            let rules = try Self.rules(of: Self.callArray(tools), root: "tool-calls")
             trigger = GrammarTrigger(tokens: [calls])
             gbnf = "root ::= \" \"? tool-calls\n" + rules
             requiredCallGBNF = "root ::= <[\(calls)]> \" \"? tool-calls\n" + rules
@@ -51,14 +60,7 @@ struct ToolCallGrammar {
                 guard let id = tokenizer.tokenID(for: "[CALL_ID]") else { return nil }
                 callID = " <[\(id)]> call-id"
             }
-            // Every tool's arguments schema in one document, so the rules of different tools cannot clash:
-            // the one under $defs/magi-tool-K becomes rule ref-magi-tool-K.
-            let defs = tools.enumerated().map { (key: "magi-tool-\($0.offset)", value: $0.element.parameters) }
-            let document = JSONValue.object([
-                (key: "anyOf", value: .array(defs.map { .object([(key: "$ref", value: .string("#/$defs/" + $0.key))]) })),
-                (key: "$defs", value: .object(defs)),
-            ])
-            let rules = try Self.rules(of: document, root: nil)
+            let rules = try Self.rules(of: Self.argumentDefinitions(tools), root: nil)
             let call = tools.enumerated().map { "\(JSONSchemaGrammar.literal($0.element.name))\(callID) <[\(args)]> ref-magi-tool-\($0.offset)" }
             let body = "call ::= " + call.joined(separator: " | ") + "\n" + (callID.isEmpty ? "" : "call-id ::= [a-zA-Z0-9]{9}\n") + rules
             trigger = GrammarTrigger(tokens: [calls])
@@ -73,6 +75,38 @@ struct ToolCallGrammar {
 
     /// The lazy grammar (after the trigger), or the grammar of a reply that must be calls.
     func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
+
+    /// Why `tool`'s schema cannot be compiled, alone and as `format` embeds it; nil when it can.
+    private static func problem(compiling tool: ToolDefinition, in format: ChatFormat) -> String? {
+        do {
+            _ = try JSONSchemaGrammar(schema: tool.parameters.pythonText)
+            switch format {
+            case .llama3: break
+            case .chatML: _ = try JSONSchemaGrammar(schema: callObjects([tool]).pythonText)
+            case .mistralV3, .mistralV7: _ = try JSONSchemaGrammar(schema: callArray([tool]).pythonText)
+            case .mistralV11, .mistralV13: _ = try JSONSchemaGrammar(schema: argumentDefinitions([tool]).pythonText)
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Every tool's arguments schema in one document, so the rules of different tools cannot clash:
+    /// the one under $defs/magi-tool-K becomes rule ref-magi-tool-K.
+    private static func argumentDefinitions(_ tools: [ToolDefinition]) -> JSONValue {
+        let defs = tools.enumerated().map { (key: "magi-tool-\($0.offset)", value: $0.element.parameters) }
+        return .object([
+            (key: "anyOf", value: .array(defs.map { .object([(key: "$ref", value: .string("#/$defs/" + $0.key))]) })),
+            (key: "$defs", value: .object(defs)),
+        ])
+    }
+
+    /// A non-empty array of calls (Mistral v3 and v7).
+    private static func callArray(_ tools: [ToolDefinition]) -> JSONValue {
+        .object([(key: "type", value: .string("array")), (key: "items", value: callObjects(tools, withID: true)),
+                 (key: "minItems", value: .number("1"))])
+    }
 
     /// `{"name": N, "arguments": A}` for any offered tool N, A matching its schema (and an optional call id).
     private static func callObjects(_ tools: [ToolDefinition], withID: Bool = false) -> JSONValue {

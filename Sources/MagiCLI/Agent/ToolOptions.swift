@@ -66,7 +66,7 @@ struct ToolOptions: ParsableArguments {
 /// Where tools come from: the web search provider, plugins, and MCP servers. Each flag falls back on
 /// config.toml's `[tools]` (``MagiConfig``).
 struct ToolSources: ParsableArguments {
-    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo (the default), searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY); default: config.toml's tools.search_provider.")
+    @Option(name: .customLong("search-provider"), help: "web_search provider: duckduckgo (the default), searxng (needs --searxng-url) or brave (needs BRAVE_API_KEY); default: config.toml's tools.search_provider. MAGI_DUCKDUCKGO_URL and MAGI_BRAVE_URL replace those providers' addresses (a mirror, a proxy, a test server).")
     var searchProviderFlag: String?
     @Option(name: .customLong("searxng-url"), help: "The SearXNG instance for web_search (default: $MAGI_SEARXNG_URL, else config.toml's tools.searxng_url).")
     var searXNGURLFlag: String?
@@ -93,7 +93,7 @@ struct ToolSources: ParsableArguments {
         let name = s.searchProvider ?? Sourced("duckduckgo", .default)
         switch name.value.lowercased() {
         case "duckduckgo", "ddg":
-            return .duckDuckGo()
+            return .duckDuckGo(base: Self.base(environment["MAGI_DUCKDUCKGO_URL"]) ?? "https://html.duckduckgo.com")
         case "searxng", "searx":
             guard let url = s.searXNGURL?.value else {
                 throw CLIError("\(name.source): searxng needs --searxng-url URL, MAGI_SEARXNG_URL or tools.searxng_url in config.toml")
@@ -103,10 +103,16 @@ struct ToolSources: ParsableArguments {
             guard let key = environment["BRAVE_API_KEY"], !key.isEmpty else {
                 throw CLIError("\(name.source): brave needs the API key in BRAVE_API_KEY")
             }
-            return .brave(apiKey: key)
+            return .brave(apiKey: key, base: Self.base(environment["MAGI_BRAVE_URL"]) ?? "https://api.search.brave.com")
         default:
             throw CLIError("\(name.source): unknown provider '\(name.value)'; the providers are: duckduckgo, searxng, brave")
         }
+    }
+
+    /// A provider address from the environment, without a trailing `/` (nil when unset or empty).
+    private static func base(_ url: String?) -> String? {
+        guard let url, !url.isEmpty else { return nil }
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 
     /// Every tool there is, with where it comes from: the built-in ones, the plugins found in

@@ -62,6 +62,8 @@ public enum JSONSchemaError: Error, Equatable, CustomStringConvertible {
     case invalidValue(keyword: String, path: String, message: String)
     /// A `$ref` that does not point into `$defs` / `definitions` of the document, or names a missing entry.
     case unresolvedReference(String, path: String)
+    /// Subschemas nest deeper than `limit` levels at `path` (the path shown cut to its last levels).
+    case tooDeep(limit: Int, path: String)
 
     public var description: String {
         switch self {
@@ -73,6 +75,9 @@ public enum JSONSchemaError: Error, Equatable, CustomStringConvertible {
             return "JSON schema keyword '\(keyword)' at \(path.isEmpty ? "/" : path): \(message)"
         case .unresolvedReference(let ref, let path):
             return "JSON schema $ref '\(ref)' at \(path.isEmpty ? "/" : path) does not name an entry of $defs"
+        case .tooDeep(let limit, let path):
+            let shown = path.count > 200 ? "…" + path.suffix(200) : path
+            return "JSON schema nests deeper than \(limit) levels at \(shown.isEmpty ? "/" : shown)"
         }
     }
 }

@@ -6,10 +6,13 @@ import MagiJSON
 ///
 /// Supported: `type` (one or a list), `properties`, `required`, `additionalProperties`, `items`,
 /// `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern` (a regular-expression subset, see
-/// ``JSONSchemaPattern``; lengths beside it too), `enum`, `const`, `anyOf`, `oneOf`, `$ref` into `$defs`
-/// or `definitions` (standing alone), and
+/// ``JSONSchemaPattern``; lengths beside it too), `format` (`date`, `time`, `date-time`, `uuid`; see
+/// ``JSONSchemaFormat``), `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (integers
+/// exactly; numbers as ``JSONSchemaNumbers/numbers(_:path:)`` narrows them), `enum`, `const`, `anyOf`,
+/// `oneOf`, `$ref` into `$defs` or `definitions` (standing alone), and
 /// annotations (`title`, `description`, `default`, `examples`, …). Any other keyword is refused with
 /// ``JSONSchemaError/unsupportedKeyword(_:path:)``: a schema is never enforced more loosely than written.
+/// Subschemas nest at most ``maximumNesting`` levels (``JSONSchemaError/tooDeep(limit:path:)``).
 ///
 /// The keywords of one schema all apply, as JSON Schema says:
 /// - Without `type`, every type is allowed, and a type-specific keyword constrains only values of its
@@ -23,8 +26,13 @@ import MagiJSON
 ///   …): a grammar cannot count the branches a value matches, so any other `oneOf` is refused.
 ///
 /// Declared properties bound an object even when `additionalProperties` is absent or true (a stricter
-/// grammar, never a looser one).
+/// grammar, never a looser one), as llama.cpp does; so `{"type": "object", "properties": {}}` (a tool
+/// without arguments, as MCP servers and `llm` describe it) is exactly `{}`. Only an explicit
+/// `"additionalProperties": true` beside an empty `properties` leaves the object open.
 public struct JSONSchemaGrammar {
+    /// How deeply subschemas (`items`, `properties`, `anyOf`, …) may nest.
+    public static let maximumNesting = 128
+
     /// The grammar text, `root` first.
     public let gbnf: String
 
@@ -69,15 +77,19 @@ public struct JSONSchemaGrammar {
     }
 }
 
-/// Grammars of `pattern`s, compiled once, for checking `enum` values against a pattern beside them.
+/// Grammars of `pattern`s and `format`s, compiled once, for checking `enum` values against them.
 private final class PatternGrammars {
     var grammars: [String: Grammar?] = [:]
 
     func grammar(_ pattern: String) -> Grammar? {
-        if let known = grammars[pattern] { return known }
-        let schema = #"{"type":"string","pattern":"# + JSONValue.quoted(pattern) + "}"
+        grammar(schema: #"{"type":"string","pattern":"# + JSONValue.quoted(pattern) + "}")
+    }
+
+    /// The grammar of a small schema of one string keyword.
+    func grammar(schema: String) -> Grammar? {
+        if let known = grammars[schema] { return known }
         let grammar = try? JSONSchemaGrammar(schema: schema).grammar()
-        grammars[pattern] = grammar
+        grammars[schema] = grammar
         return grammar
     }
 }
@@ -88,6 +100,9 @@ private struct Converter {
     let document: JSONValue
     var rules: [(name: String, body: String)] = []
     private var nameOfBody: [String: String] = [:]
+    private var ruleNames: Set<String> = []
+    /// How many subschemas deep ``visit(_:path:name:)`` is.
+    private var nesting = 0
     private var referenceRules: [String: String] = [:]
     private var definedPrimitives: Set<String> = []
     private let patterns = PatternGrammars()
@@ -96,7 +111,8 @@ private struct Converter {
                                            "deprecated", "readOnly", "writeOnly", "$defs", "definitions"]
     static let handled: Set<String> = ["type", "properties", "required", "additionalProperties", "items", "minItems",
                                        "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf",
-                                       "oneOf", "$ref"]
+                                       "oneOf", "$ref", "format", "minimum", "maximum", "exclusiveMinimum",
+                                       "exclusiveMaximum"]
     /// The JSON types, in the order a type-less schema offers them (`integer` is a kind of `number`).
     static let types = ["object", "array", "string", "number", "boolean", "null"]
     /// How deep merging or comparing schemas may recurse (through properties, items and references).
@@ -137,21 +153,30 @@ private struct Converter {
     mutating func primitive(_ name: String) -> String {
         guard definedPrimitives.insert(name).inserted else { return name }
         nameOfBody[Self.primitives[name]!] = name
-        rules.append((name, Self.primitives[name]!))
+        define(name, Self.primitives[name]!)
         for used in Self.primitiveUses[name] ?? [] { _ = primitive(used) }
         return name
     }
 
-    mutating func define(_ name: String, _ body: String) { rules.append((name, body)) }
+    mutating func define(_ name: String, _ body: String) {
+        ruleNames.insert(name)
+        rules.append((name, body))
+    }
+
+    /// `hint`, or `hint` with the first number that makes it a name no rule has.
+    func unusedName(_ hint: String, separator: String = "") -> String {
+        var name = hint
+        var k = 1
+        while ruleNames.contains(name) { k += 1; name = "\(hint)\(separator)\(k)" }
+        return name
+    }
 
     /// A rule with this body, reusing an existing rule with the same body.
     mutating func rule(_ hint: String, _ body: String) -> String {
         if let existing = nameOfBody[body] { return existing }
-        var name = hint
-        var k = 1
-        while rules.contains(where: { $0.name == name }) { k += 1; name = "\(hint)\(k)" }
+        let name = unusedName(hint)
         nameOfBody[body] = name
-        rules.append((name, body))
+        define(name, body)
         return name
     }
 
@@ -160,6 +185,11 @@ private struct Converter {
     /// A GBNF expression (usually a rule name) for the values `schema` accepts, or nil when it accepts none.
     mutating func visit(_ schema: JSONValue, path: String, name: String) throws -> String? {
         if case .bool(let b) = schema { return b ? primitive("value") : nil }
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= JSONSchemaGrammar.maximumNesting else {
+            throw JSONSchemaError.tooDeep(limit: JSONSchemaGrammar.maximumNesting, path: path)
+        }
         guard case .object(let members) = schema else {
             throw JSONSchemaError.invalidValue(keyword: "schema", path: path, message: "a schema must be an object or a boolean")
         }
@@ -219,10 +249,10 @@ private struct Converter {
             try Self.check(.object(rest), path: path)
             values = values.filter { validate($0, .object(rest), depth: 0) == true }
         }
-        var literals: [String] = []
+        var literals: [String] = [], seen: Set<String> = []
         for value in values {
             let literal = JSONSchemaGrammar.literal(value.compactText)
-            if !literals.contains(literal) { literals.append(literal) }
+            if seen.insert(literal).inserted { literals.append(literal) }
         }
         guard !literals.isEmpty else { return nil }
         let space = primitive("space")
@@ -233,7 +263,15 @@ private struct Converter {
     private mutating func typed(_ type: String, _ schema: JSONValue, path: String, name: String) throws -> String? {
         switch type {
         case "string": return try string(schema, path: path, name: name)
-        case "number", "integer", "boolean", "null": return primitive(type)
+        case "number", "integer":
+            guard JSONSchemaNumbers.hasBounds(schema) else { return primitive(type) }
+            let space = primitive("space")
+            if type == "integer" {
+                guard let (low, high) = try JSONSchemaNumbers.integerRange(schema, path: path) else { return nil }
+                return rule(name, JSONSchemaNumbers.integers(low, high) + " " + space)
+            }
+            return try JSONSchemaNumbers.numbers(schema, path: path).map { rule(name, $0 + " " + space) }
+        case "boolean", "null": return primitive(type)
         case "array": return try array(schema, path: path, name: name)
         case "object": return try object(schema, path: path, name: name)
         default: throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "unknown type '\(type)'")
@@ -244,6 +282,15 @@ private struct Converter {
         let minimum = try Self.count("minLength", schema, path: path) ?? 0
         let maximum = try Self.count("maxLength", schema, path: path)
         if let maximum, maximum < minimum { return nil }
+        if let format = try Self.format(schema, path: path) {
+            if schema["pattern"] != nil || schema["minLength"] != nil || schema["maxLength"] != nil {
+                throw JSONSchemaError.invalidValue(keyword: "format", path: path,
+                                                   message: "a format beside a pattern or a length is not supported")
+            }
+            let formatRules = JSONSchemaFormat.rules(format)
+            for (ruleName, body) in formatRules.reversed() where !ruleNames.contains(ruleName) { define(ruleName, body) }
+            return rule(name, #""\"" "# + formatRules[0].name + #" "\"" "# + primitive("space"))
+        }
         if case .string(let pattern)? = schema["pattern"] {
             _ = primitive("char")
             let converted = try JSONSchemaPattern(pattern, path: path + "/pattern")
@@ -252,12 +299,10 @@ private struct Converter {
             if minimum == 0 && maximum == nil { return rule(name, quote + " " + converted.gbnf + " " + quote + " " + space) }
             // A length beside the pattern: one rule per state of the pattern's automaton and count read.
             guard let states = try converted.lengthBounded(minimum: minimum, maximum: maximum) else { return nil }
-            var taken = Set(rules.map(\.name))
-            let names = states.indices.map { k in
-                var n = "\(name)-\(k)", extra = 1
-                while taken.contains(n) { extra += 1; n = "\(name)-\(k)-\(extra)" }
-                taken.insert(n)
-                return n
+            var names: [String] = []
+            for k in states.indices {
+                names.append(unusedName("\(name)-\(k)", separator: "-"))
+                ruleNames.insert(names[k])
             }
             for (state, stateName) in zip(states, names) {
                 let moves = state.transitions.map { $0.character + " " + names[$0.next] }
@@ -302,6 +347,7 @@ private struct Converter {
         if properties.isEmpty {
             switch additional {
             case .bool(false)?: return rule(name, #""{" "# + space + #" "}" "# + space)
+            case nil where schema["properties"] != nil: return rule(name, #""{" "# + space + #" "}" "# + space)
             case nil, .bool(true)?: return primitive("object")
             case let valueSchema?:
                 guard let value = try visit(valueSchema, path: path + "/additionalProperties", name: name + "-value") else {
@@ -346,7 +392,7 @@ private struct Converter {
         let name = "ref-" + Self.ruleNamePart(String(ref.split(separator: "/").last ?? ""))
         referenceRules[ref] = name
         let placeholder = rules.count
-        rules.append((name, "")) // reserved, so recursive references find the name
+        define(name, "") // reserved, so recursive references find the name
         guard let body = try visit(target, path: String(ref.dropFirst()), name: name + "-body") else {
             throw JSONSchemaError.invalidValue(keyword: "$ref", path: path, message: "'\(ref)' names a schema that accepts nothing")
         }
@@ -425,6 +471,17 @@ private struct Converter {
             case "minItems", "minLength", "maxItems", "maxLength":
                 let m = try Self.count(key, a, path: path)!, n = try Self.count(key, b, path: path)!
                 out.append((key, .number(String(key.hasPrefix("min") ? max(m, n) : min(m, n)))))
+            case "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum":
+                guard case .number(let m)? = x, case .number(let n)? = y, let order = Self.compare(m, n) else {
+                    throw JSONSchemaError.invalidValue(keyword: key, path: path, message: "two bounds that cannot be compared cannot be combined")
+                }
+                out.append((key, .number(key.hasSuffix("inimum") == (order >= 0) ? m : n)))
+            case "format":
+                guard x == y else {
+                    throw JSONSchemaError.invalidValue(keyword: "format", path: path,
+                                                       message: "two different formats for one string cannot be combined")
+                }
+                out.append((key, x!))
             case "pattern":
                 guard x == y else {
                     throw JSONSchemaError.invalidValue(keyword: "pattern", path: path,
@@ -496,6 +553,20 @@ private struct Converter {
                 } else {
                     verdicts.append(nil) // the grammar reads some patterns more narrowly than the schema
                 }
+            case ("minimum", .number(let n)), ("maximum", .number(let n)), ("exclusiveMinimum", .number(let n)),
+                 ("exclusiveMaximum", .number(let n)):
+                guard case .number(let bound) = keyword, let order = Self.compare(n, bound) else { return nil }
+                switch key {
+                case "minimum": verdicts.append(order >= 0)
+                case "maximum": verdicts.append(order <= 0)
+                case "exclusiveMinimum": verdicts.append(order > 0)
+                default: verdicts.append(order < 0)
+                }
+            case ("format", .string(let s)):
+                guard case .string(let format) = keyword, JSONSchemaFormat.supported.contains(format) else { return nil }
+                let schema = #"{"type":"string","format":"# + JSONValue.quoted(format) + "}"
+                // Values the (narrower) grammar rejects may still be valid dates: unknown, not false.
+                verdicts.append(patterns.grammar(schema: schema).map { GrammarMatcher(grammar: $0).matches(JSONValue.quoted(s)) } == true ? true : nil)
             case ("minItems", .array(let items)), ("maxItems", .array(let items)):
                 guard let n = try? Self.count(key, schema, path: "") else { return nil }
                 verdicts.append(key == "minItems" ? items.count >= n : items.count <= n)
@@ -522,7 +593,8 @@ private struct Converter {
                     if matching > 1 { verdicts.append(false) } else if each.contains(nil) { verdicts.append(nil) } else { verdicts.append(matching == 1) }
                 }
             case ("minLength", _), ("maxLength", _), ("pattern", _), ("minItems", _), ("maxItems", _), ("items", _),
-                 ("properties", _), ("additionalProperties", _), ("required", _):
+                 ("properties", _), ("additionalProperties", _), ("required", _), ("minimum", _), ("maximum", _),
+                 ("exclusiveMinimum", _), ("exclusiveMaximum", _), ("format", _):
                 continue // a keyword for another type
             default:
                 if !Self.annotations.contains(key) { return nil }
@@ -593,24 +665,49 @@ private struct Converter {
 
     /// Refuses, by name, a keyword in `schema` or its subschemas that ``validate(_:_:depth:)`` could not
     /// read (an unknown keyword, a malformed count or type, a pattern outside the supported subset).
-    static func check(_ schema: JSONValue, path: String) throws {
+    static func check(_ schema: JSONValue, path: String, depth: Int = 0) throws {
         guard case .object(let members) = schema else { return }
+        guard depth < JSONSchemaGrammar.maximumNesting else {
+            throw JSONSchemaError.tooDeep(limit: JSONSchemaGrammar.maximumNesting, path: path)
+        }
         try checkKeywords(members, path: path)
         if let t = schema["type"] { _ = try typeNames(t, path: path) }
         for keyword in ["minLength", "maxLength", "minItems", "maxItems"] { _ = try count(keyword, schema, path: path) }
+        for keyword in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
+            _ = try JSONSchemaNumbers.bound(keyword, schema, path: path)
+        }
+        _ = try format(schema, path: path)
         if case .string(let pattern)? = schema["pattern"] { _ = try JSONSchemaPattern(pattern, path: path + "/pattern") }
         for (key, value) in members {
             switch (key, value) {
             case ("properties", .object(let properties)):
-                for (name, subschema) in properties { try check(subschema, path: path + "/properties/" + name) }
+                for (name, subschema) in properties { try check(subschema, path: path + "/properties/" + name, depth: depth + 1) }
             case ("additionalProperties", _), ("items", _):
-                try check(value, path: path + "/" + key)
+                try check(value, path: path + "/" + key, depth: depth + 1)
             case ("anyOf", .array(let list)), ("oneOf", .array(let list)):
-                for (k, subschema) in list.enumerated() { try check(subschema, path: "\(path)/\(key)/\(k)") }
+                for (k, subschema) in list.enumerated() { try check(subschema, path: "\(path)/\(key)/\(k)", depth: depth + 1) }
             default:
                 break
             }
         }
+    }
+
+    /// The `format` of `schema`, if any; one the grammar cannot enforce is refused.
+    static func format(_ schema: JSONValue, path: String) throws -> String? {
+        guard let value = schema["format"] else { return nil }
+        guard case .string(let format) = value, JSONSchemaFormat.supported.contains(format) else {
+            throw JSONSchemaError.invalidValue(keyword: "format", path: path, message: "\(value.compactText) is not supported (only "
+                                               + JSONSchemaFormat.supported.joined(separator: ", ") + ")")
+        }
+        return format
+    }
+
+    /// -1, 0 or 1 as JSON number `a` is below, equal to or above `b`; nil when too close to tell.
+    static func compare(_ a: String, _ b: String) -> Int? {
+        guard let x = Double(a), let y = Double(b) else { return nil }
+        // Rounding to the nearest double keeps order, so different doubles order their decimals.
+        if x != y { return x < y ? -1 : 1 }
+        return equal(.number(a), .number(b)) == true ? 0 : nil
     }
 
     static func checkKeywords(_ members: Members, path: String) throws {
