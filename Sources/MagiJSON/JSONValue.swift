@@ -52,7 +52,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .number(let n): return Double(n).map { $0 == $0.rounded() && abs($0) < 1e15 } == true ? "integer" : "number"
+        case .number(let n): return Int(n) != nil || Double(n).map { $0.isFinite && $0 == $0.rounded() } == true ? "integer" : "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"

@@ -54,6 +54,27 @@ import Testing
             }
             return Array(bytes.prefix(maxLength))
         }
+
+        /// `input` cut into consecutive pieces of 1 to `longest` elements.
+        mutating func pieces<C: Collection>(of input: C, longest: Int) -> [C.SubSequence] {
+            var rest = input[...], pieces: [C.SubSequence] = []
+            while !rest.isEmpty {
+                let n = 1 + below(longest)
+                pieces.append(rest.prefix(n))
+                rest = rest.dropFirst(n)
+            }
+            return pieces
+        }
+    }
+
+    /// Parses `rounds` mutants of `corpus` with `parse`: each is read, or refused with a one-line error.
+    private func mutants(of corpus: [String], tokens: [String], rounds: Int, _ what: String, parse: ([UInt8]) throws -> Void) {
+        let corpus = corpus.map { Array($0.utf8) }
+        var mutator = Mutator(seed: Self.seed, tokens: tokens)
+        for _ in 0..<rounds * Self.scale {
+            let input = mutator.mutate(corpus[mutator.below(corpus.count)])
+            do { try parse(input) } catch { expectOneLine(error, input, what) }
+        }
     }
 
     private func expectOneLine(_ error: any Error, _ input: [UInt8], _ what: String) {
@@ -66,15 +87,11 @@ import Testing
             #"root ::= "a" | "b" ("c" [d-f]*)+ x{2,5}"# + "\nx ::= [^\\n\"] | \"\\u00e9\" .\n",
             "root ::= item (\",\" item)*\nitem ::= [0-9]+ | \"(\" root \")\" # comment\n",
             "root ::= <[42]> ( \"x\" |\n  \"y\" )? z\nz ::= \"\\x41\"{0,3}\n",
-        ].map { Array($0.utf8) }
-        var mutator = Mutator(seed: Self.seed, tokens: ["(", ")", "[", "]", "\"", "\\", "::=", "|", "*", "+", "?", "{", "}", "{1000000}",
-                                                        "{2,", ".", "#", "\n", "root", "x ::= x\n", "<[", "]>", "\\u", "^", "-"])
-        for _ in 0..<1_500 * Self.scale {
-            let input = mutator.mutate(corpus[mutator.below(corpus.count)])
-            do {
-                let grammar = try Grammar(gbnf: String(decoding: input, as: UTF8.self))
-                _ = GrammarMatcher(grammar: grammar).matches("ab")
-            } catch { expectOneLine(error, input, "GBNF") }
+        ]
+        mutants(of: corpus, tokens: ["(", ")", "[", "]", "\"", "\\", "::=", "|", "*", "+", "?", "{", "}", "{1000000}",
+                                     "{2,", ".", "#", "\n", "root", "x ::= x\n", "<[", "]>", "\\u", "^", "-"], rounds: 1_500, "GBNF") { input in
+            let grammar = try Grammar(gbnf: String(decoding: input, as: UTF8.self))
+            _ = GrammarMatcher(grammar: grammar).matches("ab")
         }
     }
 
@@ -82,12 +99,10 @@ import Testing
         let corpus = [
             "model = \"x.gguf\"\ncontext = 4096\n[sampling]\ntemperature = 0.7\n[[mcp_servers]]\nname = 'a'\ncommand = [\"b\", \"c\"]\n",
             "a.b.c = { d = [1, 2.5, -3e4, true], e = 1979-05-27T07:32:00Z }\n\"quoted key\" = \"\"\"\nmulti\\u00e9\"\"\"\n",
-        ].map { Array($0.utf8) }
-        var mutator = Mutator(seed: Self.seed, tokens: ["[", "]", "[[", "]]", "{", "}", "=", ".", "a.", "\"", "'", "'''", "\"\"\"", "\\", "\n",
-                                                        "#", ",", "0x", "inf", "nan", "1979-05-27", "\r"])
-        for _ in 0..<1_500 * Self.scale {
-            let input = mutator.mutate(corpus[mutator.below(corpus.count)])
-            do { _ = try TOMLParser.parse(Data(input)) } catch { expectOneLine(error, input, "TOML") }
+        ]
+        mutants(of: corpus, tokens: ["[", "]", "[[", "]]", "{", "}", "=", ".", "a.", "\"", "'", "'''", "\"\"\"", "\\", "\n",
+                                     "#", ",", "0x", "inf", "nan", "1979-05-27", "\r"], rounds: 1_500, "TOML") { input in
+            _ = try TOMLParser.parse(Data(input))
         }
     }
 
@@ -122,12 +137,7 @@ import Testing
             _ = whole.append(text: text)
             _ = whole.finish()
             var pieces = StreamParser(makeCallID: { "call\($0)" })
-            var rest = Substring(text)
-            while !rest.isEmpty {
-                let n = 1 + mutator.below(12)
-                _ = pieces.append(text: String(rest.prefix(n)))
-                rest = rest.dropFirst(n)
-            }
+            for piece in mutator.pieces(of: text, longest: 12) { _ = pieces.append(text: String(piece)) }
             _ = pieces.finish()
             #expect(pieces.message == whole.message, "seed \(Self.seed): \(text.debugDescription)")
         }
@@ -145,13 +155,7 @@ import Testing
             var whole = ServerSentEvents()
             let expected = whole.append(body) + whole.finish()
             var pieces = ServerSentEvents()
-            var events: [String] = []
-            var rest = body[...]
-            while !rest.isEmpty {
-                let n = 1 + mutator.below(9)
-                events += pieces.append(rest.prefix(n))
-                rest = rest.dropFirst(n)
-            }
+            var events = mutator.pieces(of: body, longest: 9).flatMap { pieces.append($0) }
             events += pieces.finish()
             #expect(events == expected, "seed \(Self.seed): \(String(decoding: body, as: UTF8.self).debugDescription)")
         }

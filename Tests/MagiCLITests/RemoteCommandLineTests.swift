@@ -119,7 +119,10 @@ import Testing
         let url = "http://127.0.0.1:\(server.port)/v1"
         let unreachable = try cli.magi(["--remote", "http://127.0.0.1:1/v1", "-m", "x", "-p", "hi"])
         #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach http://127.0.0.1:1/v1/chat/completions"), "\(unreachable.stderr)")
-        let unknown = try cli.magi(["--remote", url, "-m", "no-such-model", "-p", "hi"])
+        // Any model name is served unless the server is strict about it.
+        let strict = try ServeProcess(arguments: ["--strict-model"])
+        defer { strict.stop() }
+        let unknown = try cli.magi(["--remote", "http://127.0.0.1:\(strict.port)/v1", "-m", "no-such-model", "-p", "hi"])
         #expect(unknown.status == 1 && unknown.stderr.contains("(404): The model 'no-such-model' does not exist"), "\(unknown.stderr)")
         let notURL = try cli.magi(["--remote", "nowhere", "-p", "hi"])
         #expect(notURL.status == 1 && notURL.stderr.contains("--remote nowhere: neither an http(s) URL nor a remote of config.toml"), "\(notURL.stderr)")

@@ -20,56 +20,51 @@ import Testing
         ["reasoning": reasoning, "content": answer],
     ]
 
-    /// A plugin whose result holds a clipboard write, a title and a screen clear.
-    static func addHostilePlugin(to harness: ChildHarness) throws {
+    /// (The plugin's result holds a clipboard write, a title and a screen clear.)
+    /// Runs `body` with a harness holding the hostile plugin and MCP server, a scripted remote model
+    /// on loopback, and the arguments of a turn with that model and all three tools.
+    static func withHostileChannels(_ body: (ChildHarness, ScriptedServer, [String]) throws -> Void) throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
         try harness.addPlugin("hostile", script: #"printf '{"result": "plugin \\u001b]52;c;cGx1Z2lu\\u0007 \\u001b]0;plugin-title\\u0007 \\u001b[2J"}\n'"#)
-    }
-
-    /// The arguments of a turn with the remote model and all three tools.
-    static func arguments(server: ScriptedServer, mcp: String) -> [String] {
-        ["--remote", server.url, "--mcp-config", mcp, "--tools", "hostile,fetch_url,escapes", "--yes", "--show-thinking"]
+        let server = try ScriptedServer(script: script, page: page, home: harness.home)
+        defer { server.stop() }
+        let mcp = try harness.mcpConfig(["probe": ChildHarness.probeServer(marker: ChildHarness.marker())])
+        try body(harness, server, ["--remote", server.url, "--mcp-config", mcp, "--tools", "hostile,fetch_url,escapes", "--yes", "--show-thinking"])
     }
 
     /// The raw sequences that must never reach a terminal.
     static let live = ["\u{1B}]52", "\u{1B}]0;", "\u{1B}[2J", "\u{9B}", "\u{07}"]
 
     @Test(.enabled(if: enabled && ToolCommandLineTests.hasMCP)) func everyChannelArrivesVisibleInATerminal() throws {
-        let harness = try ChildHarness()
-        defer { harness.remove() }
-        try Self.addHostilePlugin(to: harness)
-        let server = try ScriptedServer(script: Self.script, page: Self.page, home: harness.home)
-        defer { server.stop() }
-        let mcp = try harness.mcpConfig(["probe": ChildHarness.probeServer(marker: ChildHarness.marker())])
-        let (screen, bytes, titles) = try Self.inTmux(harness: harness, Self.arguments(server: server, mcp: mcp) + ["-p", "go"])
-        #expect(titles.before == titles.after, "the title became \(titles.after)")
-        // The screen was not cleared: what was there before magi still shows.
-        #expect(screen.contains("BEFORE-MAGI"), "\(screen)")
-        for shown in ["plugin ^[]52;c;cGx1Z2lu^G ^[]0;plugin-title^G ^[[2J", "^[]0;page-title^G", "mcp says ^[]52;c;bWNw^G",
-                      "Thinking ^[]0;think-title^G here", "Answer ^[]52;c;YW5zd2Vy^G title ^[]0;answer-title^G clear ^[[2J csi \\x9b31m end"] {
-            #expect(screen.contains(shown), "\(shown) not on screen:\n\(screen)")
+        try Self.withHostileChannels { harness, server, arguments in
+            let (screen, bytes, titles) = try Self.inTmux(harness: harness, arguments + ["-p", "go"])
+            #expect(titles.before == titles.after, "the title became \(titles.after)")
+            // The screen was not cleared: what was there before magi still shows.
+            #expect(screen.contains("BEFORE-MAGI"), "\(screen)")
+            for shown in ["plugin ^[]52;c;cGx1Z2lu^G ^[]0;plugin-title^G ^[[2J", "^[]0;page-title^G", "mcp says ^[]52;c;bWNw^G",
+                          "Thinking ^[]0;think-title^G here", "Answer ^[]52;c;YW5zd2Vy^G title ^[]0;answer-title^G clear ^[[2J csi \\x9b31m end"] {
+                #expect(screen.contains(shown), "\(shown) not on screen:\n\(screen)")
+            }
+            let written = String(decoding: bytes, as: UTF8.self)
+            #expect(!written.isEmpty)
+            for sequence in Self.live { #expect(!written.contains(sequence), "\(sequence.debugDescription) reached the terminal") }
         }
-        let written = String(decoding: bytes, as: UTF8.self)
-        #expect(!written.isEmpty)
-        for sequence in Self.live { #expect(!written.contains(sequence), "\(sequence.debugDescription) reached the terminal") }
     }
 
     @Test(.enabled(if: ToolCommandLineTests.hasMCP)) func aPipeGetsTheTextUnchanged() throws {
-        let harness = try ChildHarness()
-        defer { harness.remove() }
-        try Self.addHostilePlugin(to: harness)
-        let server = try ScriptedServer(script: Self.script, page: Self.page, home: harness.home)
-        defer { server.stop() }
-        let mcp = try harness.mcpConfig(["probe": ChildHarness.probeServer(marker: ChildHarness.marker())])
-        let run = try MagiRun(Self.arguments(server: server, mcp: mcp) + ["-p", "go"], harness: harness)
-        #expect(run.wait() == 0, "\(run.stderr)")
-        #expect(run.stdoutBytes == Data((Self.answer + "\n").utf8), "\(run.stdout.debugDescription)")
-        // Reasoning and the transcript go to standard error, a pipe here: as they came.
-        #expect(run.stderr.contains(Self.reasoning) && run.stderr.contains("plugin \u{1B}]52;c;cGx1Z2lu\u{07}"), "\(run.stderr.debugDescription)")
-        // `--json` on a pipe: the same text, as JSON.
-        let json = try MagiRun(["--remote", server.url, "-p", "go", "--json"], harness: harness)
-        #expect(json.wait() == 0)
-        let answers = RemoteCommandLineTests.events(json.stdout).filter { $0["type"] as? String == "answer" }.compactMap { $0["text"] as? String }
-        #expect(answers.joined() == Self.answer, "\(json.stdout)")
+        try Self.withHostileChannels { harness, server, arguments in
+            let run = try MagiRun(arguments + ["-p", "go"], harness: harness)
+            #expect(run.wait() == 0, "\(run.stderr)")
+            #expect(run.stdoutBytes == Data((Self.answer + "\n").utf8), "\(run.stdout.debugDescription)")
+            // Reasoning and the transcript go to standard error, a pipe here: as they came.
+            #expect(run.stderr.contains(Self.reasoning) && run.stderr.contains("plugin \u{1B}]52;c;cGx1Z2lu\u{07}"), "\(run.stderr.debugDescription)")
+            // `--json` on a pipe: the same text, as JSON.
+            let json = try MagiRun(["--remote", server.url, "-p", "go", "--json"], harness: harness)
+            #expect(json.wait() == 0)
+            let answers = RemoteCommandLineTests.events(json.stdout).filter { $0["type"] as? String == "answer" }.compactMap { $0["text"] as? String }
+            #expect(answers.joined() == Self.answer, "\(json.stdout)")
+        }
     }
 
     /// The local engine's own output, pinned by a grammar to control sequences, through the renderer.

@@ -63,18 +63,4 @@ import Testing
         #expect(missing.status != 0)
         #expect(missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("nowhere.json"), "\(missing.stderr)")
     }
-
-    /// `scripts/run` builds in its checkout and starts magi in the caller's folder (a release build
-    /// of its own folder, so the first run takes minutes).
-    @Test(.enabled(if: CommandLineTests.hasModel && ProcessInfo.processInfo.environment["CI"] != nil))
-    func scriptsRunStartsMagiInTheCallersFolder() throws {
-        let folder = try REPLTerminalTests.makeHome()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "/set temperature 0\nWhat is 2 + 2?\n".write(toFile: folder + "/x.magi", atomically: true, encoding: .utf8)
-        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let run = try TestProcess.run(checkout + "/scripts/run", ["--script", "./x.magi", "-n", "8"], currentDirectory: folder,
-                                      deadline: .seconds(1800))
-        #expect(run.status == 0, "\(run.stderr.suffix(2000))")
-        #expect(!run.stdout.isEmpty)
-    }
 }

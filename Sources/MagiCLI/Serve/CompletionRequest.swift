@@ -124,7 +124,7 @@ struct CompletionRequest {
             sampling[keyPath: keyPath] = Float(value)
         }
         if let s = json["seed"], s != .null {
-            guard let value = s.integer else { throw .init(param: "seed", "'seed' must be an integer") }
+            guard let value = s.integer else { throw .init(param: "seed", "'seed' must be an integer that fits in 64 bits") }
             sampling.seed = UInt64(bitPattern: Int64(value))
         }
         for key in ["max_completion_tokens", "max_tokens"] {
