@@ -48,7 +48,7 @@ let package = Package(
 
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiJSONTests", dependencies: ["MagiJSON"]),
-        .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer", "MagiEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),

@@ -98,8 +98,24 @@ import Testing
         #expect(abs(ppl / base - 1) < 0.01, "perplexity \(ppl) against the exact model's \(base)")
     }
 
-    static var exactKLD: String {
-        (ProcessInfo.processInfo.environment["MAGI_FIXTURES"] ?? AgentLoopModelTests.repository + "/.build/fixtures") + "/exact-gpl3-c512.kld"
+    static var fixtures: String {
+        ProcessInfo.processInfo.environment["MAGI_FIXTURES"] ?? AgentLoopModelTests.repository + "/.build/fixtures"
+    }
+    static var exactKLD: String { fixtures + "/exact-gpl3-c512.kld" }
+
+    /// `magi tokenize` cuts the whole GPL-3 text as Hugging Face `tokenizers` does with the model's
+    /// vocabulary and merges (scripts/hf-tokenize.py, which made the exact model's fixture tokens).
+    @Test(.enabled(if: CommandLineTests.hasModel)) func tokenizeAgreesWithHuggingFaceTokenizers() throws {
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/gpl3.tokens.json"))) as? [Int])
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let run = try cli.magi(["tokenize", "--json", "--no-parse-special", "-"], stdin: text)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))
+        let ids = try #require((object as? [Int]) ?? ((object as? [String: Any])?["ids"] as? [Int]), "\(run.stdout.prefix(200))")
+        #expect(expected.count > 7_000)
+        #expect(ids.count == expected.count)
+        let first = zip(ids, expected).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(first == nil, "the first difference is at token \(first?.offset ?? -1)")
     }
 
     @Test(.enabled(if: CommandLineTests.hasModel)) func retryAnswersAgainAndUndoDropsTheExchange() throws {

@@ -86,6 +86,38 @@ import Testing
         }
     }
 
+    /// Tool definitions, calls and results in ChatML as Qwen2.5 Instruct's template writes them
+    /// (the Hermes-style tool format; rendered by jinja2 with transformers' `tojson`).
+    @Test(.enabled(if: TestEnvironment.hasFixture("chat-template-qwen25-tools.json") || ProcessInfo.processInfo.environment["CI"] != nil))
+    func chatMLToolsMatchQwen25sTemplate() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestEnvironment.fixtures + "/chat-template-qwen25-tools.json"))
+        let cases = try #require(try JSONValue(parsing: String(decoding: data, as: UTF8.self)).array).filter { $0["tools"] != nil }
+        #expect(cases.count >= 6)
+        for c in cases {
+            let tools = try (c["tools"]?.array ?? []).map { try ToolDefinition(json: $0["function"] ?? .null) }
+            var callCount = 0
+            let messages: [ChatMessage] = try (c["messages"]?.array ?? []).map { m in
+                let content = m["content"]?.string ?? ""
+                switch m["role"]?.string {
+                case "system": return .system(content)
+                case "user": return .user(content)
+                case "tool": return .toolResult(content, callID: "call\(callCount)")
+                case "assistant":
+                    let calls = (m["tool_calls"]?.array ?? []).map { call in
+                        callCount += 1
+                        return ToolCall(id: "call\(callCount)", name: call["function"]?["name"]?.string ?? "",
+                                        arguments: call["function"]?["arguments"]?.compactText ?? "{}")
+                    }
+                    return .assistant(content, toolCalls: calls)
+                default: throw ChatFormatError.invalidToolDefinition("unknown role in the fixture")
+                }
+            }
+            let rendered = try ChatFormat.chatML.render(Conversation(messages: messages, tools: tools),
+                                                        addGenerationPrompt: c["add_generation_prompt"]?.bool == true)
+            #expect(rendered.text == c["text"]?.string, "\(c["messages"]?.compactText.prefix(120) ?? "")")
+        }
+    }
+
     @Test func rendersHermesToolCallsInChatML() throws {
         let call = ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Paris"}"#)
         let text = try ChatFormat.chatML.render([.user("U"), .assistant("", toolCalls: [call])], addGenerationPrompt: false).text

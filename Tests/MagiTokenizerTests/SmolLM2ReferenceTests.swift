@@ -1,4 +1,5 @@
 import Foundation
+import MagiEngine
 import XCTest
 @testable import MagiTokenizer
 
@@ -14,19 +15,27 @@ final class SmolLM2ReferenceTests: XCTestCase {
     static let fixtureURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/smollm2-reference.json")
 
+    /// The default test model in `$MAGI_HOME/models` (override with `MAGI_TOKENIZER_TEST_MODEL`),
+    /// read with the product's own GGUF reader.
+    static var smolLM2Path: String {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["MAGI_TOKENIZER_TEST_MODEL"]
+            ?? (environment["MAGI_HOME"] ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/magi") + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+
     /// Loaded once for all tests (nil if the model file is absent).
     nonisolated(unsafe) static var cachedTokenizer: Tokenizer?
 
     func smolLM2() throws -> Tokenizer {
         if let tokenizer = Self.cachedTokenizer { return tokenizer }
-        let path = GGUFTokenizerReader.smolLM2Path
+        let path = Self.smolLM2Path
         guard FileManager.default.fileExists(atPath: path) else {
             let message = "SmolLM2 model not found at \(path) (set MAGI_HOME or MAGI_TOKENIZER_TEST_MODEL)"
             // In CI (scripts/test sets CI) the model is installed first: missing, it is a failure.
             if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(message) }
             throw XCTSkip(message)
         }
-        let tokenizer = try Tokenizer(vocabulary: GGUFTokenizerReader.readVocabulary(path: path))
+        let tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(gguf: GGUFFile(path: path)))
         Self.cachedTokenizer = tokenizer
         return tokenizer
     }
@@ -64,7 +73,7 @@ final class SmolLM2ReferenceTests: XCTestCase {
         let url = Self.fixtureURL.deletingLastPathComponent().appendingPathComponent("smollm2-pretokenizers-reference.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         let entries = try entries()
-        var vocabulary = try GGUFTokenizerReader.readVocabulary(path: GGUFTokenizerReader.smolLM2Path)
+        var vocabulary = try TokenizerVocabulary(gguf: GGUFFile(path: Self.smolLM2Path))
         XCTAssertGreaterThanOrEqual(fixture.ids.count, 7)
         for (pre, expectedIDs) in fixture.ids.sorted(by: { $0.key < $1.key }) {
             vocabulary.preTokenizer = pre == "none" ? nil : pre
