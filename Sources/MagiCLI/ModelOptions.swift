@@ -3,6 +3,7 @@ import Foundation
 import MagiChat
 import MagiEngine
 import MagiRender
+import MagiTokenizer
 
 /// Options every command that loads a model shares, named as llama.cpp names them. The model and
 /// the context window fall back on MAGI_MODEL, MAGI_CONTEXT and config.toml (``MagiConfig``).
@@ -53,20 +54,31 @@ enum ModelLoader {
     /// Loads the model `name` names — a path, or an alias from config.toml — else MAGI_MODEL's,
     /// else config.toml's `model`, else the default model; in `chatFormat` if one is named.
     static func load(_ name: String?, chatFormat: String? = nil) throws -> LocalModel {
-        let config = try MagiConfig.current
-        let choice = config.model.overridden(by: name, named: "-m")
-        let resolved = choice.map { config.modelPath($0.value) } ?? DefaultModel.path
-        if choice == nil && !FileManager.default.fileExists(atPath: resolved) {
-            throw CLIError("the default model is not installed at \(resolved); run scripts/run to fetch it, or pass -m MODEL")
-        }
         let format: ChatFormat?
         do {
             format = try chatFormat.map(ChatFormat.init(named:))
         } catch {
             throw CLIError("\(error)")
         }
+        return try opening(name) { try LocalModel(path: $0, chatFormat: format) }
+    }
+
+    /// The tokenizer of the model `name` names (as ``load(_:chatFormat:)`` finds it), read from its
+    /// metadata alone, as llama-tokenize does: a vocabulary-only GGUF is enough.
+    static func tokenizer(_ name: String?) throws -> Tokenizer {
+        try opening(name) { try Tokenizer(vocabulary: TokenizerVocabulary(gguf: GGUFFile(path: $0))) }
+    }
+
+    /// `open` applied to the path of the model `name` names, its failure one line naming the file.
+    private static func opening<T>(_ name: String?, _ open: (String) throws -> T) throws -> T {
+        let config = try MagiConfig.current
+        let choice = config.model.overridden(by: name, named: "-m")
+        let resolved = choice.map { config.modelPath($0.value) } ?? DefaultModel.path
+        if choice == nil && !FileManager.default.fileExists(atPath: resolved) {
+            throw CLIError("the default model is not installed at \(resolved); run scripts/run to fetch it, or pass -m MODEL")
+        }
         do {
-            return try LocalModel(path: resolved, chatFormat: format)
+            return try open(resolved)
         } catch {
             let origin = choice.map { $0.source == .flag("-m") ? "" : " (the model of \($0.source))" } ?? ""
             throw CLIError("\(resolved): \(error)\(origin)")

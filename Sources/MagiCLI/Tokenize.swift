@@ -9,7 +9,7 @@ struct Tokenize: AsyncParsableCommand {
         commandName: "magi tokenize",
         abstract: "Print the token ids of a text.")
 
-    @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model (default: the default model).")
+    @Option(name: [.customShort("m"), .long], help: "Path to a GGUF model, or one with only its vocabulary (default: the default model).")
     var model: String?
     @Option(name: .long, help: ArgumentHelp(
         "Path to a tekken.json (mistral-common's format) to use instead of a model's tokenizer; no model is loaded.",
@@ -36,7 +36,7 @@ struct Tokenize: AsyncParsableCommand {
         if let path = self.tokenizer {
             tokenizer = try Tokenizer(tekkenFile: path)
         } else {
-            tokenizer = try ModelLoader.load(model).tokenizer
+            tokenizer = try ModelLoader.tokenizer(model)
         }
         let input = text == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : text
         let ids = tokenizer.encode(input, addSpecial: bos, parseSpecial: !noParseSpecial)
