@@ -214,10 +214,11 @@ final class MatrixMultiplier: @unchecked Sendable {
                                into ys: [UnsafeMutablePointer<Float>], ldy: [Int], accumulate: Bool) {
         let k = ws[0].columns, actType = ws[0].activationType
         let stride = (ws[0].activationBytes + 63) & ~63
-        let act = UnsafeRawPointer(reserveActivation(stride * n))
+        let buffer = reserveActivation(stride * n)
         pool.parallelFor(n) { rows in
-            for j in rows { magi_quantize_activation(actType, x + j * k, UnsafeMutableRawPointer(mutating: act) + j * stride, Int64(k)) }
+            for j in rows { magi_quantize_activation(actType, x + j * k, buffer + j * stride, Int64(k)) }
         }
+        let act = UnsafeRawPointer(buffer)
         let total = ws.reduce(0) { $0 + $1.rows }
         pool.parallelFor(total) { range in
             var base = 0
