@@ -486,6 +486,7 @@ void magi_init_avx2_table(magi_kernel_table *t) {
     t->f32_to_f16 = f32_to_f16_avx2;
     t->dequant_f16 = dequant_f16_avx2;
     magi_init_gemm_avx2(t);
+    magi_init_matvec_batch_avx2(t);
     t->softmax = softmax_avx2;
     t->weighted_sum_f16 = weighted_sum_f16_avx2;
     t->weighted_sum_f32 = weighted_sum_f32_avx2;

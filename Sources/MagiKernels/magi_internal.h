@@ -212,6 +212,12 @@ static inline void magi_unpack_q3_scales(const uint8_t *s, uint8_t out[16]) {
 typedef void (*magi_rows_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                              const void *act, float *out);
 
+/// out[j * ldo + r] (+)= dot(row r, activation j) for r < nrows, j < nact: activations `act_stride` bytes
+/// apart in magi_vec_dot_type format. Reads each weight block once for a tile of activations and
+/// gives, per (row, activation), exactly the result of the same ISA's magi_rows_fn.
+typedef void (*magi_rows_batch_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                                   size_t act_stride, int64_t nact, float *out, int64_t ldo, int accumulate);
+
 /// Rows of one gemm panel, and bytes of one packed group of G values in it: int32 corr[16],
 /// float d[16], float m[16], int8 q[G/4][16][4].
 #define MAGI_GEMM_ROWS 16
@@ -227,6 +233,7 @@ typedef void (*magi_gemm_quantize_fn)(const float *x, int64_t k, int group, uint
 typedef struct {
     const char *name;
     magi_rows_fn rows[31]; // indexed by weight type; NULL = use scalar
+    magi_rows_batch_fn rows_batch[31]; // indexed by weight type; NULL = one `rows` call per activation
     float (*dot_f32)(int64_t n, const float *a, const float *b);
     void (*axpy_f32)(int64_t n, float alpha, const float *x, float *y);
     void (*axpy_f16)(int64_t n, float alpha, const magi_half *x, float *y);
@@ -259,6 +266,7 @@ void magi_init_avx512_table(magi_kernel_table *t);
 void magi_init_avx512vnni_table(magi_kernel_table *t);
 void magi_init_gemm_avx512vnni(magi_kernel_table *t);
 void magi_init_gemm_avx2(magi_kernel_table *t);
+void magi_init_matvec_batch_avx2(magi_kernel_table *t);
 #endif
 #if defined(__aarch64__)
 void magi_init_neon_table(magi_kernel_table *t);

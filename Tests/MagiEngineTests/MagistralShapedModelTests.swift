@@ -51,6 +51,54 @@ import Testing
         #expect(worst < 0.01, "worst KLD between decode and prefill \(worst)")
     }
 
+    /// Prompt processing in batches of 1, 7, 16 and 64 tokens gives the same logits: small batches go
+    /// through the batched matrix-vector kernels, large ones through the gemm (the crossover between
+    /// them is measured at run time), and single tokens through the decode path.
+    @Test(.enabled(if: available)) func everyBatchSizeGivesTheSameLogits() throws {
+        let base = try LogitsFileReader(path: TestEnvironment.fixtures + "/" + Self.exact)
+        let tokens = Array(base.tokens.prefix(64))
+        let model = try load()
+        let v = model.configuration.vocabularySize
+        func logits(batch: Int) throws -> [Float] {
+            try InferenceSession(model: model, contextSize: 64, threads: 2, batchSize: batch).evaluateAll(tokens)
+        }
+        let reference = try logits(batch: 64)
+        for batch in [1, 7, 16] {
+            let l = try logits(batch: batch)
+            var worst = 0.0, sameTop = 0
+            reference.withUnsafeBufferPointer { r in
+                l.withUnsafeBufferPointer { b in
+                    for i in tokens.indices {
+                        let p = UnsafeBufferPointer(rebasing: r[(i * v)..<((i + 1) * v)])
+                        let q = UnsafeBufferPointer(rebasing: b[(i * v)..<((i + 1) * v)])
+                        worst = max(worst, Self.klDivergence(p, q))
+                        if p.indices.max(by: { p[$0] < p[$1] }) == q.indices.max(by: { q[$0] < q[$1] }) { sameTop += 1 }
+                    }
+                }
+            }
+            #expect(worst < 0.01, "batch \(batch): worst KLD against batches of 64 \(worst)")
+            #expect(sameTop >= tokens.count - 2, "batch \(batch): same top token at \(sameTop) of \(tokens.count)")
+        }
+    }
+
+    /// KL(p ‖ q) between the softmaxes of two logit rows, in float64 (without copying the rows).
+    static func klDivergence(_ p: UnsafeBufferPointer<Float>, _ q: UnsafeBufferPointer<Float>) -> Double {
+        func logSumExp(_ x: UnsafeBufferPointer<Float>) -> Double {
+            var m = -Double.infinity
+            for v in x { m = max(m, Double(v)) }
+            var s = 0.0
+            for v in x { s += exp(Double(v) - m) }
+            return m + log(s)
+        }
+        let lp = logSumExp(p), lq = logSumExp(q)
+        var kl = 0.0
+        for i in p.indices {
+            let a = Double(p[i]) - lp
+            kl += exp(a) * (a - (Double(q[i]) - lq))
+        }
+        return kl
+    }
+
     /// The GGUF's Tekken vocabulary (written as llama.cpp writes Mistral GGUFs) gives mistral-common's ids.
     @Test(.enabled(if: available)) func tokenizesLikeMistralCommon() throws {
         let file = try GGUFFile(path: TestEnvironment.fixtures + "/" + Self.model)

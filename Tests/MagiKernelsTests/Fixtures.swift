@@ -216,13 +216,21 @@ let availableISAs: [String] = {
 
 /// Runs `body` with the kernels of `isa` forced, then restores run-time dispatch.
 func withISA<R>(_ isa: String, _ body: () throws -> R) rethrows -> R {
+    isaLock.lock()
+    defer { isaLock.unlock() }
     precondition(magi_force_isa(isa) == 1, "\(isa) not available")
     defer { magi_force_isa(nil) }
     return try body()
 }
 
+/// Held while a test forces an instruction set: the choice is process-wide, and suites run in
+/// parallel, so without it one suite's scalar run could switch another's kernels mid-comparison.
+let isaLock = NSRecursiveLock()
+
 /// Runs `body` with the scalar reference forced (true) and with run-time dispatch (false).
 func withScalar<R>(_ on: Bool, _ body: () throws -> R) rethrows -> R {
+    isaLock.lock()
+    defer { isaLock.unlock() }
     magi_force_scalar(on ? 1 : 0)
     defer { magi_force_scalar(0) }
     return try body()

@@ -1,3 +1,4 @@
+import Foundation
 import CBLAS
 import MagiKernels
 
@@ -70,8 +71,11 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Multiplies a batch of activations by quantized weight matrices on the CPU.
 ///
 /// Decode (one token) uses the integer matrix-vector kernels on 8-bit activations, as llama.cpp
-/// does. Batches use the integer gemm (`magi_gemm`) where the instruction set has a fast one;
-/// elsewhere they dequantize the weights a slice at a time and multiply with OpenBLAS `sgemm`.
+/// does. Small batches use the batched matrix-vector kernels (`magi_matvec_batch`: each weight block
+/// read once for all the batch's tokens); large batches use the integer gemm (`magi_gemm`) where the
+/// instruction set has a fast one, elsewhere they dequantize the weights a slice at a time and
+/// multiply with OpenBLAS `sgemm`. The batch size at which the gemm takes over is measured per
+/// weight type the first time that type is multiplied (see `BatchCrossover`).
 final class MatrixMultiplier: @unchecked Sendable {
     let pool: ThreadPool
     /// Floats of dequantized weights each thread multiplies at a time on the float path.
@@ -85,6 +89,11 @@ final class MatrixMultiplier: @unchecked Sendable {
     /// Per-thread panel scratch for gemm, `gemmScratchStride` bytes each.
     private var gemmScratch: UnsafeMutableRawPointer?
     private var gemmScratchStride = 0
+    /// Per weight type: batches smaller than this use `magi_matvec_batch`.
+    private var crossovers: [Int32: Int] = [:]
+    /// `MAGI_BATCH_CROSSOVER` from the environment, which fixes the crossover for every type (0:
+    /// always the gemm), for benchmarks and tests comparing the two paths.
+    private let fixedCrossover: Int? = ProcessInfo.processInfo.environment["MAGI_BATCH_CROSSOVER"].flatMap { Int($0) }
 
     init(pool: ThreadPool, sliceFloats: Int = 1 << 18) {
         self.pool = pool
@@ -152,6 +161,11 @@ final class MatrixMultiplier: @unchecked Sendable {
     func gemm(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
               into ys: [UnsafeMutablePointer<Float>], ldy: [Int], accumulate: Bool = false) {
         let type = Int32(ws[0].type.rawValue), k = ws[0].columns
+        if ws.allSatisfy({ magi_matvec_batch_fast(Int32($0.type.rawValue)) != 0 && $0.activationType == ws[0].activationType }),
+           ws.allSatisfy({ n < crossover(for: $0) }) {
+            batchedMatvec(ws, x, batch: n, into: ys, ldy: ldy, accumulate: accumulate)
+            return
+        }
         let group = magi_gemm_group(type)
         guard ws.allSatisfy({ magi_gemm_fast(Int32($0.type.rawValue)) != 0 && magi_gemm_group(Int32($0.type.rawValue)) == group }) else {
             for i in ws.indices { floatGemm(ws[i], x, batch: n, into: ys[i], ldy: ldy[i], accumulate: accumulate) }
@@ -180,6 +194,41 @@ final class MatrixMultiplier: @unchecked Sendable {
                               scratch + t * scratchStride, accumulate ? 1 : 0)
                 }
                 base += panels[i]
+            }
+        }
+    }
+
+    /// The batch size from which `w`'s type goes to the gemm rather than the batched matvec.
+    private func crossover(for w: WeightMatrix) -> Int {
+        if let fixedCrossover { return fixedCrossover }
+        let type = Int32(w.type.rawValue)
+        if let c = crossovers[type] { return c }
+        let c = BatchCrossover.measure(w)
+        crossovers[type] = c
+        return c
+    }
+
+    /// `ys[i]` (+)= X · `ws[i]`ᵀ with the batched matrix-vector kernels: the batch is quantized to the
+    /// weights' activation format once, then each thread multiplies its rows with every token.
+    private func batchedMatvec(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
+                               into ys: [UnsafeMutablePointer<Float>], ldy: [Int], accumulate: Bool) {
+        let k = ws[0].columns, actType = ws[0].activationType
+        let stride = (ws[0].activationBytes + 63) & ~63
+        let buffer = reserveActivation(stride * n)
+        pool.parallelFor(n) { rows in
+            for j in rows { magi_quantize_activation(actType, x + j * k, buffer + j * stride, Int64(k)) }
+        }
+        let act = UnsafeRawPointer(buffer)
+        let total = ws.reduce(0) { $0 + $1.rows }
+        pool.parallelFor(total) { range in
+            var base = 0
+            for (i, w) in ws.enumerated() {
+                let lo = max(range.lowerBound, base) - base, hi = min(range.upperBound, base + w.rows) - base
+                if lo < hi {
+                    magi_matvec_batch(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(k), act, stride, Int64(n),
+                                      ys[i] + lo, Int64(ldy[i]), Int64(lo), Int64(hi), accumulate ? 1 : 0)
+                }
+                base += w.rows
             }
         }
     }

@@ -60,6 +60,19 @@ float magi_vec_dot(int weight_type, int64_t n, const void *weight_row, const voi
 void magi_matvec(int weight_type, const void *weights, size_t row_bytes, int64_t cols,
                  const void *activation, float *out, int64_t row_begin, int64_t row_end);
 
+/// Batched matrix-vector products for small batches: for r in [row_begin, row_end) and j in [0, n),
+/// out[j * ldo + r - row_begin] = dot(row r of `weights`, activation j), or += that when `accumulate`
+/// is 1. Activations are already in `magi_vec_dot_type(weight_type)` format, `act_stride` bytes apart.
+/// Each weight block is read once for a tile of activations; every result equals what magi_matvec
+/// gives for that activation alone (bit for bit with the scalar and AVX2 kernels; AVX-512 CPUs use
+/// the AVX2 batch kernels, which agree with their 512-bit matvec up to float summation order).
+void magi_matvec_batch(int weight_type, const void *weights, size_t row_bytes, int64_t cols, const void *act,
+                       size_t act_stride, int64_t n, float *out, int64_t ldo, int64_t row_begin, int64_t row_end,
+                       int accumulate);
+/// 1 if the active instruction set has a kernel for magi_matvec_batch that reads the weights once per
+/// tile of activations; 0 means magi_matvec_batch is a loop of magi_matvec calls (correct, not faster).
+int magi_matvec_batch_fast(int weight_type);
+
 /// Batched products Y = X · Wᵀ (prompt processing) with integer kernels. The weights are
 /// unpacked 16 rows at a time into per-thread scratch, never copied as a whole.
 ///
