@@ -57,7 +57,7 @@ struct PythonToolCommandLineTests {
     }
 
     /// The image folder of a magi killed with -9 is removed by the next start of magi, whatever it
-    /// runs (here `magi --version`); the folder of a magi still running stays.
+    /// runs (here `magi tools`); the folder of a magi still running stays.
     @Test func foldersOfAKilledMagiGoAtTheNextStart() throws {
         let home = NSTemporaryDirectory() + "magi-folders-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ struct PythonToolCommandLineTests {
         #expect(liveFolders.count == 2, "\(liveFolders)")
         killed.kill()
         #expect(folders() == killedFolders.union(liveFolders))
-        let version = try cli.magi(["--version"], environment: ["HOME": home, "MAGI_HOME": ""], currentDirectory: "/")
+        let version = try cli.magi(["tools"], environment: ["HOME": home, "MAGI_HOME": ""], currentDirectory: "/")
         #expect(version.status == 0, "\(version.stderr)")
         #expect(folders() == liveFolders)
         #expect(try live.call("1") == "result:\n1")

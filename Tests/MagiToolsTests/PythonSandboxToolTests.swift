@@ -153,7 +153,7 @@ final class PythonSandboxToolTests {
                 print('forks refused after', n)
             """).get()
         let processReason = "the limit of 8 processes and threads was reached"
-        #expect(forks == "stdout:\nforks refused after 6\nstopped: \(processReason). \(stopped)", "\(forks)")
+        #expect(forks == "stdout:\nforks refused after 6\n\nstopped: \(processReason). \(stopped)", "\(forks)")
         let refused = try await run("""
             import ctypes, os
             libc = ctypes.CDLL(None, use_errno=True)
@@ -173,7 +173,7 @@ final class PythonSandboxToolTests {
             try:
                 while True:
                     pid = os.fork()
-                    if pid == 0: os.read(r, 1); os._exit(0)
+                    if pid == 0: os.close(w); os.read(r, 1); os._exit(0)
                     kids.append(pid)
             except OSError: pass
             os.close(w)
