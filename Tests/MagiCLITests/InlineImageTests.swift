@@ -85,6 +85,29 @@ import Testing
         #expect(RGBAImage(png: huge) == nil)
     }
 
+    /// In the REPL on a terminal told to draw sixel, a PNG the `python` tool writes arrives as a
+    /// live sixel sequence (the only escape sequence outside text may not carry), then its name.
+    @Test(.enabled(if: CommandLineTests.hasModel && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap")))
+    func theREPLDrawsAPlotAsSixel() throws {
+        let home = try REPLTerminalTests.makeHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var environment = REPLTerminalTests.environment(home: home)
+        environment["MAGI_IMAGES"] = "sixel"
+        let magi = try PseudoTerminal(executable: CommandLineTests.executable, arguments: ["--temp", "0", "-n", "8", "--tools", "python", "--yes"],
+                                      environment: environment)
+        try magi.expect(REPLTerminalTests.prompt)
+        // A 2 × 2 red PNG, and a file name with an escape sequence in it.
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="
+        magi.send(#"/tool python {"code": "import base64\nopen('red\u001b[2J.png', 'wb').write(base64.b64decode('\#(png)'))"}"# + "\r")
+        let screen = try magi.expect("magi: image saved as ") + (try magi.expect(REPLTerminalTests.prompt))
+        // Red (255, 0, 0) is cube colour 5·36 = 180, 100 % red; two columns of the top two rows (bits 0 and 1: "B").
+        #expect(screen.contains("\u{1B}P0;1;0q\"1;1;2;2#180;2;100;0;0#180BB-\u{1B}\\"), "\(screen.debugDescription)")
+        // The name the code chose reaches the terminal with its escape sequence made visible.
+        #expect(!screen.contains("\u{1B}[2J") && screen.contains("image: red^[[2J.png"))
+        magi.send(REPLTerminalTests.ctrlD)
+        #expect(try magi.waitForExit() == 0)
+    }
+
     static let makeImages = """
         import struct, sys, zlib
         from PIL import Image

@@ -9,8 +9,11 @@ enum InlineImage {
     /// The largest sixel image drawn, in pixels; bigger ones are shrunk to fit.
     static let sixelSize = (width: 800, height: 600)
 
+    /// The values `MAGI_IMAGES` takes.
+    static let choices = ["kitty", "iterm", "iterm2", "sixel", "none"]
+
     /// The image protocol the terminal speaks: `MAGI_IMAGES` (`kitty`, `iterm`, `sixel` or `none`)
-    /// when set, else judged from the environment; nil inside tmux or screen (which do not pass
+    /// when set to one of them, else judged from the environment; nil inside tmux or screen (which do not pass
     /// images on) and on other terminals. xterm draws sixel only when built and started for it,
     /// so it gets images only through `MAGI_IMAGES=sixel`.
     static func terminalProtocol(environment: [String: String]) -> Kind? {
@@ -57,9 +60,13 @@ enum InlineImage {
     }
 
     @Sendable static func show(path: String) {
-        if isatty(STDOUT_FILENO) == 1, let kind = terminalProtocol(environment: ProcessInfo.processInfo.environment),
+        let environment = ProcessInfo.processInfo.environment
+        if let choice = environment["MAGI_IMAGES"], !choices.contains(choice.lowercased()) {
+            StandardError.write("magi: MAGI_IMAGES is '\(choice)', not kitty, iterm, sixel or none; judging from the terminal\n")
+        }
+        if isatty(STDOUT_FILENO) == 1, let kind = terminalProtocol(environment: environment),
            let image = FileManager.default.contents(atPath: path), let drawing = sequence(for: image, protocol: kind) {
-            StandardOutput.write(drawing)
+            StandardOutput.writeFormatted(drawing)  // magi's own sequence: base64 or sixel data only
         }
         StandardError.write("magi: image saved as \(path)\n")
     }
