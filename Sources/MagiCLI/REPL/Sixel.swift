@@ -7,22 +7,26 @@ struct RGBAImage: Equatable {
     var height: Int
     var pixels: [UInt8]
 
-    /// The largest width or height a PNG may have to be decoded (the pixels of a bigger one are
-    /// never allocated).
-    static let maxSide = 8192
+    /// The most pixels a PNG may have to be decoded (64 MB of RGBA); the pixels of a bigger one
+    /// are never allocated.
+    static let maxPixels = 4096 * 4096
 
-    /// Decodes a PNG file's bytes with libpng; nil for anything that is not a PNG of at most
-    /// ``maxSide`` pixels a side.
+    /// Decodes a PNG file's bytes with libpng; nil for anything that is not a readable PNG of at
+    /// most ``maxPixels`` pixels.
     init?(png: Data) {
         var width: UInt32 = 0, height: UInt32 = 0
-        var buffer: UnsafeMutablePointer<UInt8>?
-        let status = png.withUnsafeBytes { bytes in
-            magi_png_decode_rgba(bytes.baseAddress, bytes.count, UInt32(Self.maxSide), &width, &height, &buffer)
+        let sized = png.withUnsafeBytes { magi_png_read_rgba($0.baseAddress, $0.count, UInt(Self.maxPixels), &width, &height, nil) }
+        guard sized == 0 else { return nil }
+        let count = Int(width) * Int(height) * 4
+        var status: Int32 = -1
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            status = png.withUnsafeBytes {
+                magi_png_read_rgba($0.baseAddress, $0.count, UInt(Self.maxPixels), &width, &height, buffer.baseAddress)
+            }
+            initialized = status == 0 ? count : 0
         }
-        guard status == 0, let buffer else { return nil }
-        defer { free(buffer) }
-        self.init(width: Int(width), height: Int(height),
-                  pixels: Array(UnsafeBufferPointer(start: buffer, count: Int(width) * Int(height) * 4)))
+        guard status == 0 else { return nil }
+        self.init(width: Int(width), height: Int(height), pixels: pixels)
     }
 
     init(width: Int, height: Int, pixels: [UInt8]) {
