@@ -17,6 +17,8 @@ enum MagiMain {
         // A reader that goes away (`magi … | head`) ends magi through StandardOutput, quietly.
         signal(SIGPIPE, SIG_IGN)
         EndingSignals.install()
+        // Image folders of a `python` interpreter whose magi was killed.
+        PythonSandboxTool.removeAbandonedFolders()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let name = arguments.first, let command = subcommands[name] {
             await run(command, Array(arguments.dropFirst()))

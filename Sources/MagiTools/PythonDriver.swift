@@ -3,7 +3,8 @@
 /// It talks to magi over two descriptors of its own, never stdout: requests arrive on fd 3 and
 /// replies leave on fd 4, each a 4-byte big-endian length and that many bytes of JSON. A request is
 /// `{"code": str, "cpu": seconds}`; a reply `{"value": repr or null, "error": traceback or null,
-/// "memory": bool, "images": [{"path", "data" (base64) or null}]}`. The code's stdout and stderr are
+/// "limit": "memory", "disk", "processes" or null (a sandbox limit the cell hit), "images":
+/// [{"path", "data" (base64) or null}]}`. The code's stdout and stderr are
 /// fds 1 and 2 (flushed before the reply), so nothing it prints can forge a reply.
 ///
 /// Before the first cell it closes every other inherited descriptor and sets its limits:
@@ -11,7 +12,7 @@
 /// before each cell to the time used so far plus the cell's allowance.
 enum PythonDriver {
     static let source = #"""
-        import ast, base64, json, os, resource, struct, sys, traceback
+        import ast, base64, errno, json, os, resource, struct, sys, traceback
         for fd in [int(name) for name in os.listdir('/proc/self/fd')]:
             if fd > 4:
                 try: os.close(fd)
@@ -62,6 +63,32 @@ enum PythonDriver {
             except (OSError, MemoryError): pass
             return {'path': path, 'data': None}
 
+        def limit_hit(error):
+            """The sandbox limit the cell hit: 'memory' or 'disk' behind `error` or an exception it came
+            from, 'disk' too when the working folder is full (even if the code caught the error), and
+            'processes' when the cell left the sandbox with as many tasks as it may have; else None."""
+            seen = set()
+            while error is not None and id(error) not in seen:
+                seen.add(id(error))
+                if isinstance(error, MemoryError): return 'memory'
+                if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT): return 'disk'
+                error = error.__cause__ or error.__context__
+            try:
+                disk = os.statvfs('/tmp')
+                if disk.f_bavail * disk.f_frsize < (64 << 10): return 'disk'
+            except OSError: pass
+            if tasks() >= processes: return 'processes'
+            return None
+
+        def tasks():
+            """The processes and threads running in the sandbox (its own PID namespace)."""
+            count = 0
+            for name in os.listdir('/proc'):
+                if name.isdigit():
+                    try: count += len(os.listdir('/proc/' + name + '/task'))
+                    except OSError: pass
+            return count
+
         def cell_traceback(error):
             tb = error.__traceback__
             while tb is not None and tb.tb_frame.f_code.co_filename != '<cell>': tb = tb.tb_next
@@ -73,8 +100,7 @@ enum PythonDriver {
             request = json.loads(read_exact(struct.unpack('>I', read_exact(4))[0]))
             used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
             resource.setrlimit(resource.RLIMIT_CPU, (int(used) + request['cpu'], resource.RLIM_INFINITY))
-            value = error = None
-            memory = False
+            value = error = failure = None
             try:
                 tree = ast.parse(request['code'], '<cell>')
                 last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -85,14 +111,17 @@ enum PythonDriver {
             except SyntaxError as e:
                 error = ''.join(traceback.format_exception_only(type(e), e))
             except BaseException as e:
-                memory = isinstance(e, MemoryError)
+                failure = e
                 try: error = cell_traceback(e)
                 except BaseException: error = type(e).__name__ + '\n'
             for stream in (sys.stdout, sys.stderr):
                 try: stream.flush()
                 except BaseException: pass
+            try: hit = limit_hit(failure)
+            except BaseException: hit = None
+            failure = None
             try: images = [image(p) for p in image_files(seen)[:MAX_IMAGES]]
             except BaseException: images = []
-            send({'value': value, 'error': error, 'memory': memory, 'images': images})
+            send({'value': value, 'error': error, 'limit': hit, 'images': images})
         """#
 }

@@ -5,8 +5,8 @@ import Foundation
 /// exception's traceback and the value of a final expression come back; variables, imports and
 /// files in the working folder stay for the next call.
 ///
-/// A call that passes a limit (wall time, CPU time, output), crashes the interpreter or is stopped
-/// by the user ends the interpreter; the result says so, and so does the next call's, which starts
+/// A call that passes a limit (wall time, CPU time, output, memory, disk, processes), crashes the
+/// interpreter or is stopped by the user ends the interpreter (a new one has a fresh working folder); the result says so, and so does the next call's, which starts
 /// a new one. Without bubblewrap, or when it cannot create its namespaces, the tool says so and runs
 /// nothing: code never runs unsandboxed. Images the code writes (PNG, JPEG, GIF) are saved on the
 /// host (``SandboxHostFolder``), named in the result and passed to `showImage`.
@@ -42,6 +42,13 @@ public struct PythonSandboxTool: StatefulTool {
 
     public func restart() -> String { session.restart() }
 
+    /// Removes the host folders (``SandboxHostFolder``) that a killed magi left under `root`
+    /// (default: `${MAGI_HOME:-~/.cache/magi}/python`); those of a running magi stay. Cheap when
+    /// the folder does not exist: magi calls it at every start.
+    public static func removeAbandonedFolders(in root: String? = nil) {
+        SandboxHostFolder.removeAbandoned(in: root ?? SandboxHostFolder.standardRoot())
+    }
+
     public func end() { session.end() }
 
     /// The process id of the running sandbox (bubblewrap's), if one runs.
@@ -50,13 +57,17 @@ public struct PythonSandboxTool: StatefulTool {
 
 /// Why an interpreter ended before its conversation did.
 enum InterpreterLoss: Equatable {
-    case wallTime(Duration), cpuTime(Int), output(Int), crashed(Int32), cancelled, restarted, brokenProtocol
+    case wallTime(Duration), cpuTime(Int), output(Int), memory(Int), disk(Int), processes(Int)
+    case crashed(Int32), cancelled, restarted, brokenProtocol
 
     var reason: String {
         switch self {
         case .wallTime(let limit): return "the wall-time limit of \(limit.components.seconds) s was reached"
         case .cpuTime(let seconds): return "the CPU time limit of \(seconds) s was reached"
         case .output(let bytes): return "the output passed \(bytes >> 10) KB"
+        case .memory(let bytes): return "the memory limit of \(bytes >> 20) MB per process was reached"
+        case .disk(let bytes): return "the working folder's limit of \(bytes >> 20) MB was reached"
+        case .processes(let count): return "the limit of \(count) processes and threads was reached"
         case .crashed(let status) where status > 128: return "the interpreter was killed by signal \(status - 128)"
         case .crashed(let status): return "the interpreter exited with status \(status)"
         case .cancelled: return "the user stopped the call"
@@ -149,11 +160,16 @@ final class PythonSession: @unchecked Sendable {
                 break
             }
             if let error = reply.error { parts.append("error:\n" + error) }
-            if reply.memory { parts.append("stopped: the memory limit of \(limits.memoryPerProcess >> 20) MB per process was reached (the interpreter keeps its state)") }
             if let value = reply.value { parts.append("result:\n" + value) }
             parts += save(reply.images)
-            if parts.isEmpty { parts.append("(no output)") }
-            return parts.joined(separator: "\n")
+            switch reply.limit {
+            case nil:
+                if parts.isEmpty { parts.append("(no output)") }
+                return parts.joined(separator: "\n")
+            case .memory: lost = .memory(limits.memoryPerProcess)
+            case .disk: lost = .disk(limits.diskBytes)
+            case .processes: lost = .processes(limits.processes)
+            }
         case .cancelled:
             forget(interpreter, because: .cancelled)
             throw .cancelled
@@ -236,9 +252,11 @@ private struct CellReply: Decodable {
         let path: String
         let data: String?
     }
+    /// A sandbox limit the cell hit.
+    enum Limit: String, Decodable { case memory, disk, processes }
     let value: String?
     let error: String?
-    let memory: Bool
+    let limit: Limit?
     let images: [Image]
 }
 

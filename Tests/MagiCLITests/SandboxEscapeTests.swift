@@ -131,7 +131,8 @@ struct EscapeRun {
             except ChildProcessError: pass
             print('processes at most:', peak <= \(limits.processes))
             """)
-        #expect(bomb == "stdout:\nprocesses at most: True\n", "\(bomb)")
+        // Grandchildren still alive when the cell ends fill the process count: that restarts the interpreter.
+        #expect(bomb.hasPrefix("stdout:\nprocesses at most: True\n"), "\(bomb)")
         // Filling the disk and every other writable place, and memory no process's limit counts.
         let disk = try session.call("""
             import os, ctypes
@@ -148,7 +149,7 @@ struct EscapeRun {
             except OSError: memfd = 'refused'
             print(fill('/tmp/fill') <= 256, fill('/dev/shm/fill') <= 16, memfd, libc.shmget(0, 1 << 30, 0o1600))
             """)
-        #expect(disk == "stdout:\nTrue True refused -1\n", "\(disk)")
+        #expect(disk.hasSuffix("stdout:\nTrue True refused -1\n"), "\(disk)")
         // Endless output.
         let output = try session.call("while True: print('x' * 100)")
         #expect(output.hasSuffix("stopped: the output passed 64 KB. The interpreter was ended, so the variables, imports and files of earlier calls are lost; the next call starts a new one."))

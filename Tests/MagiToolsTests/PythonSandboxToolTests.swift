@@ -115,10 +115,19 @@ final class PythonSandboxToolTests {
         #expect(next == "note: this is a new Python interpreter, because the previous one ended (the CPU time limit of 1 s was reached): \(Self.lost).\nresult:\nFalse")
     }
 
-    @Test func memoryDiskAndProcessLimitsHoldAndTheInterpreterGoesOn() async throws {
+    @Test func memoryDiskAndProcessLimitsRestartTheInterpreter() async throws {
+        let stopped = "The interpreter was ended, so the variables, imports and files of earlier calls are lost; the next call starts a new one."
+        func note(_ reason: String) -> String {
+            "note: this is a new Python interpreter, because the previous one ended (\(reason)): \(Self.lost)."
+        }
         _ = try await run("kept = 'yes'").get()
         let memory = try await run("x = bytearray(1 << 30)").get()
-        #expect(memory.contains("MemoryError") && memory.hasSuffix("stopped: the memory limit of 128 MB per process was reached (the interpreter keeps its state)"))
+        let memoryReason = "the memory limit of 128 MB per process was reached"
+        #expect(memory.contains("MemoryError") && memory.hasSuffix("stopped: \(memoryReason). \(stopped)"), "\(memory)")
+        #expect(try await run("'kept' in globals()").get() == note(memoryReason) + "\nresult:\nFalse")
+        // A full working folder restarts the interpreter even when the code caught the error, and
+        // the new one starts with an empty folder.
+        _ = try await run("kept = 'yes'").get()
         let disk = try await run("""
             chunk, n = b'x' * (1 << 20), 0
             try:
@@ -127,7 +136,11 @@ final class PythonSandboxToolTests {
             except OSError as e:
                 print('disk full after', n, 'MB:', e.strerror)
             """).get()
+        let diskReason = "the working folder's limit of 32 MB was reached"
         #expect(disk.hasPrefix("stdout:\ndisk full after 3") || disk.hasPrefix("stdout:\ndisk full after 2"), "\(disk)")
+        #expect(disk.hasSuffix("stopped: \(diskReason). \(stopped)"), "\(disk)")
+        #expect(try await run("import os\n'kept' in globals(), os.listdir('.')").get() == note(diskReason) + "\nresult:\n(False, [])")
+        // Processes that fill the sandbox's count and stay.
         let forks = try await run("""
             import os, time
             n = 0
@@ -139,15 +152,35 @@ final class PythonSandboxToolTests {
             except OSError as e:
                 print('forks refused after', n)
             """).get()
-        #expect(forks.hasPrefix("stdout:\nforks refused after 6\n"), "\(forks)")
+        let processReason = "the limit of 8 processes and threads was reached"
+        #expect(forks == "stdout:\nforks refused after 6\n\nstopped: \(processReason). \(stopped)", "\(forks)")
         let refused = try await run("""
             import ctypes, os
             libc = ctypes.CDLL(None, use_errno=True)
             print(libc.shmget(0, 1 << 20, 0o1600), ctypes.get_errno() == 1)
             try: os.memfd_create('m'); print('memfd made')
             except PermissionError: print('memfd refused')
+            print(sum(name.isdigit() for name in os.listdir('/proc')))
             """).get()
-        #expect(refused == "stdout:\n-1 True\nmemfd refused\n")
+        // The new interpreter has its init and itself: the forked children are gone.
+        #expect(refused == note(processReason) + "\nstdout:\n-1 True\nmemfd refused\n2\n", "\(refused)")
+        // Forks refused by a cell whose children end leave a usable interpreter: no restart.
+        _ = try await run("kept = 'yes'").get()
+        let brief = try await run("""
+            import os
+            r, w = os.pipe()
+            kids = []
+            try:
+                while True:
+                    pid = os.fork()
+                    if pid == 0: os.close(w); os.read(r, 1); os._exit(0)
+                    kids.append(pid)
+            except OSError: pass
+            os.close(w)
+            for k in kids: os.waitpid(k, 0)
+            len(kids)
+            """).get()
+        #expect(brief == "result:\n6", "\(brief)")
         #expect(try await run("kept").get() == "result:\n'yes'")
     }
 
