@@ -15,7 +15,10 @@ everything of its shape that an engine can get wrong, at a size a test can run:
     Q8_0 (token embedding) and F32 (norms), the mix of a Q4_K_M file. K-quant blocks are random
     bytes with bounded scales (random weights in that format); Q8_0 is quantized by gguf.
 
-Usage: make-magistral-shaped-gguf.py OUT.gguf [--tekken tekken.json] [--seed 0]
+With --full-width the widths are Magistral Small 1.2's own (hidden 5120, 32 query and 8 key/value
+heads of 128, FFN 32768) for speed and memory measurements; --layers sets the depth (Magistral: 40).
+
+Usage: make-magistral-shaped-gguf.py OUT.gguf [--full-width] [--layers N] [--tekken tekken.json] [--seed 0]
 """
 import argparse
 import base64
@@ -27,6 +30,7 @@ import numpy as np
 import gguf
 
 HIDDEN, HEADS, KV_HEADS, HEAD_SIZE, FFN, LAYERS = 256, 4, 1, 128, 512, 2
+FULL_WIDTH = dict(HIDDEN=5120, HEADS=32, KV_HEADS=8, FFN=32768)
 VOCAB, SPECIALS = 131072, 1000
 
 # Magistral Small 1.2 (tekken v13) special tokens by id; the rest of 0..999 are <SPECIAL_n>.
@@ -120,7 +124,14 @@ def main():
     p.add_argument("out")
     p.add_argument("--tekken", help="tekken.json (default: the one mistral-common ships)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--full-width", action="store_true", help="Magistral Small 1.2's own widths")
+    p.add_argument("--layers", type=int, default=LAYERS, help=f"number of layers (default {LAYERS})")
     args = p.parse_args()
+    if args.full_width:
+        globals().update(FULL_WIDTH)
+    if not 1 <= args.layers <= 40:
+        raise SystemExit("make-magistral-shaped-gguf: --layers must be from 1 to 40")
+    globals()["LAYERS"] = args.layers
     tekken = args.tekken
     if tekken is None:
         import mistral_common
