@@ -51,13 +51,21 @@ struct Bench: AsyncParsableCommand {
         }
         let name = (local.path as NSString).lastPathComponent
         let size = String(format: "%.2f MiB", Double(local.model.weightBytes) / 1048576)
+        // Decode reads every weight once per token: its speed as bytes per second, beside what this
+        // machine reads with as many threads in this run.
+        let perToken = local.model.weightBytesPerToken
+        let decodes = results.filter { $0.test.hasPrefix("tg") }
+        let machine = decodes.isEmpty ? nil : ReadBandwidth.measure(threads: session.threadCount)
+        func readRate(_ r: BenchmarkResult) -> Double? { r.test.hasPrefix("tg") ? r.mean * Double(perToken) : nil }
         if json {
             struct Row: Encodable {
                 let model: String, model_size: Int, isa: String, threads: Int, test: String, avg_ts: Double, stddev_ts: Double, samples_ts: [Double]
+                let weight_bytes_per_token: Int, read_bytes_per_second: Double?, machine_read_bytes_per_second: Double?
             }
             let rows = results.map {
                 Row(model: name, model_size: local.model.weightBytes, isa: KernelInfo.instructionSet, threads: $0.threads,
-                    test: $0.test, avg_ts: $0.mean, stddev_ts: $0.standardDeviation, samples_ts: $0.samples)
+                    test: $0.test, avg_ts: $0.mean, stddev_ts: $0.standardDeviation, samples_ts: $0.samples,
+                    weight_bytes_per_token: perToken, read_bytes_per_second: readRate($0), machine_read_bytes_per_second: machine)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -67,6 +75,14 @@ struct Bench: AsyncParsableCommand {
         var table = "| model | size | isa | threads | test | t/s |\n| --- | ---: | --- | ---: | ---: | ---: |\n"
         for r in results {
             table += "| \(name) | \(size) | \(KernelInfo.instructionSet) | \(r.threads) | \(r.test) | \(String(format: "%.2f ± %.2f", r.mean, r.standardDeviation)) |\n"
+        }
+        if let machine {
+            table += String(format: "\nThis machine reads %.1f GB/s with %d threads (measured now); a decoded token reads %.1f MB of weights.\n",
+                            machine / 1e9, session.threadCount, Double(perToken) / 1e6)
+            for r in decodes {
+                let rate = readRate(r) ?? 0
+                table += "\(r.test): " + String(format: "%.1f GB/s of weights, %.0f%% of that.\n", rate / 1e9, 100 * rate / machine)
+            }
         }
         print(table, terminator: "")
     }

@@ -179,6 +179,30 @@ import Testing
         #expect(unsupported.status == 1 && unsupported.stderr.contains("format"), "\(unsupported.stderr)")
     }
 
+    /// Decode's speed as bytes of weights read per second, beside the machine's read bandwidth
+    /// measured in the same run; the bytes a token reads counted by the `gguf` package (every tensor,
+    /// but not the token embedding of a model with its own output matrix, as the Magistral-shaped one).
+    @Test(.enabled(if: FlagCoverageTests.hasMagistral)) func benchStatesTheBandwidthDecodeReaches() throws {
+        let model = AgentLoopModelTests.magistralPath
+        let r = try magi(["bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "-t", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
+        let count = try TestProcess.run(ToolCommandLineTests.venvPython, ["-c", """
+            import gguf, sys
+            t = {x.name: int(x.n_bytes) for x in gguf.GGUFReader(sys.argv[1]).tensors}
+            print(sum(t.values()) - (t["token_embd.weight"] if "output.weight" in t else 0))
+            """, model], deadline: .seconds(120))
+        let perToken = try #require(Int(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(count.stderr)")
+        #expect(row["weight_bytes_per_token"] as? Int == perToken)
+        let speed = try #require(row["avg_ts"] as? Double), read = try #require(row["read_bytes_per_second"] as? Double)
+        #expect(abs(read - speed * Double(perToken)) <= 1e-6 * read)
+        // Any machine reads more than 100 MB/s, and none a terabyte per second.
+        let machine = try #require(row["machine_read_bytes_per_second"] as? Double)
+        #expect(machine > 1e8 && machine < 1e12, "\(machine)")
+        let text = try magi(["bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "-t", "2"])
+        #expect(text.stdout.contains("GB/s with 2 threads (measured now)") && text.stdout.contains("tg4: "), "\(text.stdout)")
+    }
+
     /// The file's first two windows of 512 tokens scored within 1% of the exact model's perplexity on
     /// them (17.6866, made by scripts/exact-logits.py from the weights the gguf package dequantizes).
     @Test(.enabled(if: hasModel)) func perplexityScoresAFile() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import MagiKernels
 
 /// One benchmark measurement: tokens per second over repeated runs.
 public struct BenchmarkResult: Sendable, Codable, Equatable {
@@ -13,6 +14,32 @@ public struct BenchmarkResult: Sendable, Codable, Equatable {
         guard samples.count > 1 else { return 0 }
         let m = mean
         return (samples.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(samples.count - 1)).squareRoot()
+    }
+}
+
+/// How fast this machine reads memory: what decode, which reads every weight once per token, is
+/// bound by. Measured in the same run as a benchmark, since a shared machine's bandwidth moves.
+public enum ReadBandwidth {
+    /// Bytes per second `threads` threads read together: the best of `passes` passes over a buffer of
+    /// `bytes` (far larger than any cache), each thread reading its own share.
+    public static func measure(threads: Int, bytes: Int = 1 << 30, passes: Int = 3) -> Double {
+        let pool = ThreadPool(threadCount: threads)
+        let share = bytes / pool.threadCount / 64 * 64
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: share * pool.threadCount, alignment: 64)
+        defer { buffer.deallocate() }
+        // Each thread touches its own share first, so the pages are mapped near it.
+        pool.run { memset(buffer + $0 * share, 1, share) }
+        var best = 0.0
+        var sums = [UInt64](repeating: 0, count: pool.threadCount)
+        for _ in 0..<passes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            sums.withUnsafeMutableBufferPointer { out in
+                pool.run { out[$0] = magi_read_sum(buffer + $0 * share, Int64(share)) }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            best = max(best, Double(share * pool.threadCount) / seconds)
+        }
+        return best
     }
 }
 

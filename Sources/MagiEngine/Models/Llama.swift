@@ -74,6 +74,12 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Bytes of weights the model maps.
     public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
+    /// Bytes of weights one decoded token reads: every matrix once, but of the token embedding only
+    /// its row, unless it also serves as the output matrix.
+    public var weightBytesPerToken: Int {
+        let embedding = file.tensor("token_embd.weight")?.byteCount ?? 0
+        return file.tensor("output.weight") == nil ? weightBytes : weightBytes - embedding
+    }
 
     private static func vector(_ file: GGUFFile, _ name: String, count: Int) throws -> [Float] {
         guard let t = file.tensor(name) else { throw GGUFError.missingTensor(name) }

@@ -113,6 +113,10 @@ void magi_swiglu_f32(int64_t n, float *gate, const float *up);
 /// Rounds `n` floats to IEEE half precision (nearest, ties to even), as ggml does.
 void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y);
 
+/// A combination of every 64-bit word of `bytes` bytes at `data`: reads the memory once, for
+/// measuring the machine's read bandwidth (the bound of decode).
+uint64_t magi_read_sum(const void *data, int64_t bytes);
+
 /// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar". The
 /// environment variable MAGI_ISA names one to use instead, if this CPU supports it.
 const char *magi_kernel_isa(void);
