@@ -159,20 +159,7 @@ import Testing
         do { _ = try JSONSchemaGrammar(schema: deep) } catch { #expect(!"\(error)".contains("\n")) }
     }
 
-    /// A benchmark, not a test (`MAGI_BENCH=1`): the time to convert and to compile an `enum` of 25k,
-    /// 50k, 100k and 200k values, printed; linear work doubles with the size.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["MAGI_BENCH"] != nil)) func enumCompilationTimes() throws {
-        for size in [25_000, 50_000, 100_000, 200_000] {
-            let schema = #"{"enum": ["# + (0..<size).map { "\"value-\($0)\"" }.joined(separator: ",") + "]}"
-            let clock = ContinuousClock()
-            var gbnf = ""
-            let convert = try clock.measure { gbnf = try JSONSchemaGrammar(schema: schema).gbnf }
-            let compile = try clock.measure { _ = try Grammar(gbnf: gbnf) }
-            print("enum of \(size): convert \(convert), compile \(compile)")
-        }
-    }
-
-    /// Big enums compile, each value once (the time it takes is measured by the benchmark, not here).
+    /// Big enums compile, each value once (scripts/bench-growth times it at four sizes).
     @Test func aLargeEnumKeepsEveryValueOnce() throws {
         let values = (0..<5_000).map { "\"v\($0)\"" } + ["\"v1\"", "\"v2\""]
         let gbnf = try JSONSchemaGrammar(schema: #"{"enum": [\#(values.joined(separator: ","))]}"#).gbnf
