@@ -177,26 +177,10 @@ MAGI_INLINE MAGI_AVX2 void q4_K_avx2(const int R, int64_t n, const uint8_t *w, s
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(yd * magi_h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-    out[0] = magi_hsum256_ps(acc) - _mm_cvtss_f32(accm);
+    out[0] = magi_hsum256_ps(acc) - magi_hsum128_ps(accm);
 }
 
 // ---- Q5_K x Q8_K ----
-MAGI_INLINE MAGI_AVX2 __m256i q5_hbit(__m256i qh, int s) {
-    const __m256i m16 = _mm256_set1_epi8(0x10);
-    switch (s) { // move bit s of every byte to bit 4
-    case 0: return _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16);
-    case 1: return _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16);
-    case 2: return _mm256_and_si256(_mm256_slli_epi16(qh, 2), m16);
-    case 3: return _mm256_and_si256(_mm256_slli_epi16(qh, 1), m16);
-    case 4: return _mm256_and_si256(qh, m16);
-    case 5: return _mm256_and_si256(_mm256_srli_epi16(qh, 1), m16);
-    case 6: return _mm256_and_si256(_mm256_srli_epi16(qh, 2), m16);
-    default: return _mm256_and_si256(_mm256_srli_epi16(qh, 3), m16);
-    }
-}
-
 MAGI_INLINE MAGI_AVX2 void q5_K_avx2(const int R, int64_t n, const uint8_t *w, size_t rb,
                                      const void *act, float *out) {
     (void)R; (void)rb;
@@ -221,8 +205,8 @@ MAGI_INLINE MAGI_AVX2 void q5_K_avx2(const int R, int64_t n, const uint8_t *w, s
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), q5_hbit(qh, 2 * j));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), q5_hbit(qh, 2 * j + 1));
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), magi_q5_hbit256(qh, 2 * j));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), magi_q5_hbit256(qh, 2 * j + 1));
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
             const __m256i a1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
             const __m256i s0 = _mm256_shuffle_epi8(sc2, _mm256_load_si256((const __m256i *)magi_bcast16_masks[2 * j]));
@@ -232,9 +216,7 @@ MAGI_INLINE MAGI_AVX2 void q5_K_avx2(const int R, int64_t n, const uint8_t *w, s
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(yd * magi_h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-    out[0] = magi_hsum256_ps(acc) - _mm_cvtss_f32(accm);
+    out[0] = magi_hsum256_ps(acc) - magi_hsum128_ps(accm);
 }
 
 // ---- Q6_K x Q8_K: sum_g sc_g * (sum q*a - 32 * bsum_g), q in [0, 63] ----

@@ -67,26 +67,6 @@ MAGI_INLINE MAGI_AVX2 void q8_0_tile(const int T, int64_t n, const uint8_t *w, c
 BATCH_FN(batch_q8_0_avx2, q8_0_tile)
 
 // ---- Q4_K / Q5_K x Q8_K ----
-MAGI_INLINE MAGI_AVX2 __m256i q5_hbit_b(__m256i qh, int s) {
-    const __m256i m16 = _mm256_set1_epi8(0x10);
-    switch (s) { // move bit s of every byte to bit 4
-    case 0: return _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16);
-    case 1: return _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16);
-    case 2: return _mm256_and_si256(_mm256_slli_epi16(qh, 2), m16);
-    case 3: return _mm256_and_si256(_mm256_slli_epi16(qh, 1), m16);
-    case 4: return _mm256_and_si256(qh, m16);
-    case 5: return _mm256_and_si256(_mm256_srli_epi16(qh, 1), m16);
-    case 6: return _mm256_and_si256(_mm256_srli_epi16(qh, 2), m16);
-    default: return _mm256_and_si256(_mm256_srli_epi16(qh, 3), m16);
-    }
-}
-
-MAGI_INLINE MAGI_AVX2 float hsum128_ps(__m128 s) {
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 MAGI_INLINE MAGI_AVX2 void q45_K_tile(const int is5, const int T, int64_t n, const uint8_t *w, const uint8_t *act,
                                       size_t as, float *out, int64_t ldo, int accumulate) {
     const size_t bsz = is5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
@@ -119,8 +99,8 @@ MAGI_INLINE MAGI_AVX2 void q45_K_tile(const int is5, const int T, int64_t n, con
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if (is5) {
-                lo = _mm256_or_si256(lo, q5_hbit_b(qh, 2 * j));
-                hi = _mm256_or_si256(hi, q5_hbit_b(qh, 2 * j + 1));
+                lo = _mm256_or_si256(lo, magi_q5_hbit256(qh, 2 * j));
+                hi = _mm256_or_si256(hi, magi_q5_hbit256(qh, 2 * j + 1));
             }
             const __m256i s0 = _mm256_shuffle_epi8(sc2, _mm256_load_si256((const __m256i *)magi_bcast16_masks[2 * j]));
             const __m256i s1 = _mm256_shuffle_epi8(sc2, _mm256_load_si256((const __m256i *)magi_bcast16_masks[2 * j + 1]));
@@ -137,7 +117,7 @@ MAGI_INLINE MAGI_AVX2 void q45_K_tile(const int is5, const int T, int64_t n, con
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
         }
     }
-    STORE_TILE(T, out, ldo, accumulate, magi_hsum256_ps(acc[t]) - hsum128_ps(accm[t]))
+    STORE_TILE(T, out, ldo, accumulate, magi_hsum256_ps(acc[t]) - magi_hsum128_ps(accm[t]))
 }
 
 MAGI_INLINE MAGI_AVX2 void q4_K_tile(const int T, int64_t n, const uint8_t *w, const uint8_t *act, size_t as,

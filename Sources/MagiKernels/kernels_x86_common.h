@@ -11,11 +11,29 @@
 #define MAGI_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define MAGI_INLINE static inline __attribute__((always_inline))
 
-MAGI_INLINE MAGI_AVX2 float magi_hsum256_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+MAGI_INLINE MAGI_AVX2 float magi_hsum128_ps(__m128 s) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+MAGI_INLINE MAGI_AVX2 float magi_hsum256_ps(__m256 v) {
+    return magi_hsum128_ps(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+
+/// Q5_K's fifth bits: bit `s` of every byte of `qh` moved to bit 4.
+MAGI_INLINE MAGI_AVX2 __m256i magi_q5_hbit256(__m256i qh, int s) {
+    const __m256i m16 = _mm256_set1_epi8(0x10);
+    switch (s) {
+    case 0: return _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16);
+    case 1: return _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16);
+    case 2: return _mm256_and_si256(_mm256_slli_epi16(qh, 2), m16);
+    case 3: return _mm256_and_si256(_mm256_slli_epi16(qh, 1), m16);
+    case 4: return _mm256_and_si256(qh, m16);
+    case 5: return _mm256_and_si256(_mm256_srli_epi16(qh, 1), m16);
+    case 6: return _mm256_and_si256(_mm256_srli_epi16(qh, 2), m16);
+    default: return _mm256_and_si256(_mm256_srli_epi16(qh, 3), m16);
+    }
 }
 
 /// Prefetches `bytes` from `p` into L1. Matrix-vector kernels prefetch the rows after the ones
