@@ -24,8 +24,8 @@ struct CacheTypeOptions: ParsableArguments {
     /// ``type`` for `model`, whose heads it must be able to store.
     ///
     /// - Throws: ``CLIError`` when 8-bit rows cannot hold the model's head size.
-    func type(for model: LlamaModel) throws -> KVCacheType {
-        let c = model.configuration
+    func type(for model: any LanguageModel) throws -> KVCacheType {
+        let c = model.shape
         guard type.canStore(width: c.headSize) && type.canStore(width: c.valueSize) else {
             throw CLIError("--cache-type \(type.rawValue) stores heads in blocks of 32 values; this model's heads have \(c.headSize)")
         }

@@ -18,9 +18,9 @@ struct ContextWindow: Equatable {
         self.notices = notices
     }
 
-    init(requested: Int?, model: LlamaModel, recommended: RecommendedSettings?, cacheType: KVCacheType,
+    init(requested: Int?, model: any LanguageModel, recommended: RecommendedSettings?, cacheType: KVCacheType,
          physicalMemory: Int = Int(ProcessInfo.processInfo.physicalMemory)) {
-        let c = model.configuration
+        let c = model.shape
         let bytesPerToken = c.kvCacheBytesPerToken(cacheType)
         let memoryCap = max(256, (physicalMemory - model.weightBytes - Self.reserve) / max(1, bytesPerToken))
         let qualityLimit = recommended?.contextQualityLimit

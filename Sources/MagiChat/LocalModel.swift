@@ -5,7 +5,7 @@ import MagiTokenizer
 /// that end a reply.
 public final class LocalModel: @unchecked Sendable {
     public let path: String
-    public let model: LlamaModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public let template: ChatTemplate
     /// Tokens that end generation (EOS, end-of-turn and their kin).
@@ -21,7 +21,7 @@ public final class LocalModel: @unchecked Sendable {
     public init(path: String, chatFormat: ChatFormat? = nil) throws {
         self.path = path
         let file = try GGUFFile(path: path)
-        model = try LlamaModel(file: file)
+        model = try ModelArchitectures.load(file)
         let vocabulary = try TokenizerVocabulary(gguf: file)
         tokenizer = try Tokenizer(vocabulary: vocabulary)
         sequenceStart = vocabulary.addBOS ? vocabulary.bosID : nil

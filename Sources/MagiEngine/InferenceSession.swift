@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Not thread-safe: one caller drives a session at a time (the generator runs it on its own task).
 public final class InferenceSession: @unchecked Sendable {
-    public let model: LlamaModel
+    public let model: any LanguageModel
     /// Positions the KV cache holds.
     public let contextSize: Int
     /// Most tokens evaluated in one forward pass; longer inputs are split.
@@ -15,27 +15,23 @@ public final class InferenceSession: @unchecked Sendable {
     public internal(set) var tokens: [Int32] = []
 
     let pool: ThreadPool
-    let cache: KVCache
-    private let scratch: ForwardScratch
-    private let multiplier: MatrixMultiplier
+    private let state: ForwardState
+    var cache: KVCache { state.cache }
     private let lastLogits: UnsafeMutableBufferPointer<Float>
 
     /// Creates a session. `contextSize` defaults to the smaller of the model's trained length and 4096;
     /// `threads` defaults to the number of cores; the cache holds half-precision keys and values
     /// unless `cacheType` says otherwise.
-    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int? = nil, batchSize: Int = 512,
+    public init(model: any LanguageModel, contextSize: Int? = nil, threads: Int? = nil, batchSize: Int = 512,
                 cacheType: KVCacheType = .f16) {
-        let c = model.configuration
+        let c = model.shape
         self.model = model
         self.contextSize = max(1, contextSize ?? min(c.contextLength, 4096))
         self.batchSize = max(1, min(batchSize, self.contextSize))
         let threadCount = max(1, threads ?? Self.coreCount)
         pool = ThreadPool(threadCount: threadCount)
         openblas_set_num_threads(Int32(threadCount))
-        cache = KVCache(type: cacheType, capacity: self.contextSize, layers: c.layerCount, kvHeads: c.kvHeadCount,
-                        keySize: c.headSize, valueSize: c.valueSize)
-        scratch = ForwardScratch(configuration: c, contextSize: self.contextSize, maxBatch: self.batchSize, cacheType: cacheType)
-        multiplier = MatrixMultiplier(pool: pool)
+        state = ForwardState(shape: c, contextSize: self.contextSize, maxBatch: self.batchSize, cacheType: cacheType, pool: pool)
         lastLogits = .allocate(capacity: c.vocabularySize)
         lastLogits.initialize(repeating: 0)
     }
@@ -45,7 +41,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// Online cores, as the scheduler reports them.
     public static var coreCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
-    public var vocabularySize: Int { model.configuration.vocabularySize }
+    public var vocabularySize: Int { model.shape.vocabularySize }
     /// Bytes the KV cache occupies.
     public var cacheBytes: Int { cache.byteCount }
     public var cacheType: KVCacheType { cache.type }
@@ -59,8 +55,7 @@ public final class InferenceSession: @unchecked Sendable {
         while start < newTokens.count {
             let end = min(newTokens.count, start + batchSize)
             newTokens[start..<end].withUnsafeBufferPointer { chunk in
-                model.forward(chunk, cache: cache, scratch: scratch, multiplier: multiplier,
-                              allLogits: false, logits: lastLogits.baseAddress!)
+                model.forward(chunk, state: state, allLogits: false, logits: lastLogits.baseAddress!)
             }
             tokens.append(contentsOf: newTokens[start..<end])
             start = end
@@ -79,8 +74,7 @@ public final class InferenceSession: @unchecked Sendable {
             while start < newTokens.count {
                 let end = min(newTokens.count, start + batchSize)
                 newTokens[start..<end].withUnsafeBufferPointer { chunk in
-                    model.forward(chunk, cache: cache, scratch: scratch, multiplier: multiplier,
-                                  allLogits: true, logits: out.baseAddress! + start * v)
+                    model.forward(chunk, state: state, allLogits: true, logits: out.baseAddress! + start * v)
                 }
                 tokens.append(contentsOf: newTokens[start..<end])
                 start = end
@@ -105,7 +99,7 @@ public final class InferenceSession: @unchecked Sendable {
     public func shiftContext(keeping: Int, discarding: Int) {
         let keep = max(0, min(keeping, tokens.count)), drop = max(0, min(discarding, tokens.count - keep))
         guard drop > 0 else { return }
-        cache.shift(from: keep + drop, to: keep, count: tokens.count - keep - drop, rope: model.rope)
+        model.moveCachedPositions(state, from: keep + drop, to: keep, count: tokens.count - keep - drop)
         tokens.removeSubrange(keep..<keep + drop)
         cache.count = tokens.count
     }

@@ -17,7 +17,7 @@ import Testing
     func ask(_ client: RemoteChatClient, _ conversation: Conversation = Conversation(messages: [.user("Capital of France?")]),
              options: RemoteChatClient.Options = .init()) async throws -> (RemoteChatClient.Reply, [StreamEvent]) {
         let events = Events()
-        let reply = try await client.reply(to: conversation, options: options, shouldStop: { false }, output: events.add)
+        let reply = try await client.reply(to: conversation, options: options, shouldStop: { false }, output: { events.add($0) })
         return (reply, events.all)
     }
 

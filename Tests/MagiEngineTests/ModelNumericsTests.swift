@@ -125,7 +125,7 @@ import Testing
         for type in KVCacheType.allCases {
             let s = InferenceSession(model: model, contextSize: 512, threads: 2, cacheType: type)
             #expect(s.cacheBytes == 30 * 3 * 512 * SessionSnapshotTests.storedBytes(type, values: 64 + 64))
-            #expect(model.configuration.kvCacheBytesPerToken(type) == 30 * 3 * SessionSnapshotTests.storedBytes(type, values: 64 + 64))
+            #expect(model.shape.kvCacheBytesPerToken(type) == 30 * 3 * SessionSnapshotTests.storedBytes(type, values: 64 + 64))
             let d = try #require(try PerplexityEvaluator(session: s, bos: nil).run(tokens: [], contextSize: 512, maxChunks: 1, base: base).divergence)
             let (kld, sameTop) = type == .q8_0 ? (0.008, 0.93) : (0.005, 0.95)
             #expect(d.meanKLD < kld && d.sameTopRate > sameTop, "\(type): KLD \(d.meanKLD), same top \(d.sameTopRate)")
@@ -136,8 +136,8 @@ import Testing
     /// half precision, and answers in it.
     @Test(.enabled(if: TestEnvironment.hasFixture(MagistralShapedModelTests.model)))
     func theEightBitCacheHalvesMagistralsMemoryPerToken() throws {
-        let model = try LlamaModel(path: TestEnvironment.fixtures + "/" + MagistralShapedModelTests.model)
-        let c = model.configuration
+        let model = try ModelArchitectures.load(path: TestEnvironment.fixtures + "/" + MagistralShapedModelTests.model)
+        let c = model.shape
         #expect(c.headSize == 128)
         #expect(c.kvCacheBytesPerToken(.f16) == c.layerCount * c.kvHeadCount * 256 * 2)
         #expect(c.kvCacheBytesPerToken(.q8_0) == c.layerCount * c.kvHeadCount * 8 * 34)

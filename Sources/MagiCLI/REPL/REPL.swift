@@ -386,7 +386,7 @@ struct REPL {
         case .params, .system:
             preconditionFailure("/show \(subject) is answered without the model file")
         case .info:
-            let c = model.model.configuration
+            let c = model.model.shape
             return """
                 model          \(model.path)
                 architecture   \(c.architecture), \(c.layerCount) layers, embedding \(c.embeddingSize), \(c.headCount) heads (\(c.kvHeadCount) for keys and values)

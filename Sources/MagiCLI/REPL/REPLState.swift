@@ -204,7 +204,7 @@ struct SessionSlot {
         try store.save(SavedSession(conversation: Conversation(messages: conversation.messages), model: model), as: name)
         guard let cache else { return }
         let path = cachePath(of: name)
-        guard cache.tokens.count * cache.model.configuration.kvCacheBytesPerToken(cache.cacheType) <= Self.cacheLimit else {
+        guard cache.tokens.count * cache.model.shape.kvCacheBytesPerToken(cache.cacheType) <= Self.cacheLimit else {
             try? FileManager.default.removeItem(atPath: path)
             return
         }

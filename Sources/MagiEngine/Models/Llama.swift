@@ -28,7 +28,7 @@ private struct LlamaBlock {
 
 /// A llama-family model: weights inside the mapped GGUF file plus its hyperparameters.
 /// Immutable and shareable; per-conversation state lives in `InferenceSession`.
-public final class LlamaModel: @unchecked Sendable {
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public let file: GGUFFile
     public let configuration: LlamaConfiguration
     let tokenEmbedding: WeightMatrix
@@ -72,8 +72,8 @@ public final class LlamaModel: @unchecked Sendable {
         try self.init(file: GGUFFile(path: path))
     }
 
-    /// Bytes of weights the model maps.
-    public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
+    public var shape: ModelShape { configuration.shape }
+
     /// Bytes of weights one decoded token reads: every matrix once, but of the token embedding only
     /// its row, unless it also serves as the output matrix.
     public var weightBytesPerToken: Int {
@@ -92,16 +92,17 @@ public final class LlamaModel: @unchecked Sendable {
 
     // MARK: Forward pass
 
-    /// Runs `tokens` (already checked against the vocabulary) at positions `cache.count...`,
-    /// appends their keys and values to the cache, and writes logits into `logits`: the last
-    /// token's when `allLogits` is false, else one row of `vocabularySize` per token.
-    func forward(_ tokens: UnsafeBufferPointer<Int32>, cache: KVCache, scratch: ForwardScratch,
-                 multiplier: MatrixMultiplier, allLogits: Bool, logits: UnsafeMutablePointer<Float>) {
+    public func forward(_ tokens: UnsafeBufferPointer<Int32>, state: ForwardState, allLogits: Bool,
+                        logits: UnsafeMutablePointer<Float>) {
         if tokens.count == 1 {
-            decode(tokens[0], cache: cache, s: scratch, mm: multiplier, logits: logits)
+            decode(tokens[0], cache: state.cache, s: state.scratch, mm: state.multiplier, logits: logits)
         } else {
-            prefill(tokens, cache: cache, s: scratch, mm: multiplier, allLogits: allLogits, logits: logits)
+            prefill(tokens, cache: state.cache, s: state.scratch, mm: state.multiplier, allLogits: allLogits, logits: logits)
         }
+    }
+
+    public func moveCachedPositions(_ state: ForwardState, from source: Int, to destination: Int, count: Int) {
+        state.cache.shift(from: source, to: destination, count: count, rope: rope)
     }
 
     /// One token: integer matrix-vector kernels on 8-bit activations.
@@ -270,6 +271,13 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// Positions the model was trained for.
     public var contextLength: Int
     public var vocabularySize: Int
+
+    /// The sizes the runtime allocates by.
+    public var shape: ModelShape {
+        ModelShape(architecture: architecture, layerCount: layerCount, embeddingSize: embeddingSize,
+                   feedForwardSize: feedForwardSize, headCount: headCount, kvHeadCount: kvHeadCount, headSize: headSize,
+                   valueSize: valueSize, contextLength: contextLength, vocabularySize: vocabularySize)
+    }
 
     public init(file: GGUFFile) throws {
         let arch = try file.string("general.architecture")

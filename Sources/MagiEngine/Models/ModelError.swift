@@ -10,7 +10,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unsupportedArchitecture(a):
-            return "model architecture \(a.debugDescription) is not supported (magi runs llama-family models: \(LlamaConfiguration.architectures.sorted().joined(separator: ", ")))"
+            return "model architecture \(a.debugDescription) is not supported (magi runs: \(ModelArchitectures.supported.joined(separator: ", ")))"
         case let .unsupportedTensorType(name, type):
             return "tensor \(name.debugDescription) has type \(type), which magi cannot compute with yet"
         case let .invalidHyperparameter(key, reason):

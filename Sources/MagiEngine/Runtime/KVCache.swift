@@ -23,13 +23,6 @@ public enum KVCacheType: String, Sendable, CaseIterable, Codable {
     public func canStore(width: Int) -> Bool { self != .q8_0 || width % 32 == 0 }
 }
 
-extension LlamaConfiguration {
-    /// Bytes the KV cache takes per position: every layer's keys and values, in `type`.
-    public func kvCacheBytesPerToken(_ type: KVCacheType) -> Int {
-        layerCount * kvHeadCount * (type.rowBytes(headSize) + type.rowBytes(valueSize))
-    }
-}
-
 /// Keys and values of every position processed so far.
 ///
 /// Layout: `[layer][kvHead][position][headSize]`, so one head's keys over all positions are
@@ -152,7 +145,7 @@ final class ForwardScratch: @unchecked Sendable {
     let feedForwardPart: Int
     private var all: [UnsafeMutablePointer<Float>] = []
 
-    init(configuration c: LlamaConfiguration, contextSize: Int, maxBatch: Int, cacheType: KVCacheType) {
+    init(shape c: ModelShape, contextSize: Int, maxBatch: Int, cacheType: KVCacheType) {
         self.maxBatch = maxBatch
         var buffers: [UnsafeMutablePointer<Float>] = []
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {

@@ -9,7 +9,7 @@ import MagiKernels
 //     offset  size  field
 //          0     6  magic "MAGIKV"
 //          6     2  format version (1)
-//          8     8  model fingerprint (`LlamaModel.fingerprint`)
+//          8     8  model fingerprint (`LanguageModel.fingerprint`)
 //         16     4  layers
 //         20     4  key/value heads
 //         24     4  key head size
