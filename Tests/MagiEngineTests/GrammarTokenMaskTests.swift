@@ -7,9 +7,8 @@ import Testing
 @Suite(.serialized) struct GrammarTokenMaskTests {
     /// Allowed token ids in the matcher's current state.
     static func allowed(_ m: GrammarMatcher, _ trie: TokenTrie) -> Set<Int32> {
-        let matcher = m
         var mask = [UInt64](repeating: 0, count: (trie.vocabularySize + 63) / 64)
-        mask.withUnsafeMutableBufferPointer { matcher.allowedTokens(in: trie, into: $0) }
+        mask.withUnsafeMutableBufferPointer { m.allowedTokens(in: trie, into: $0) }
         return Set((0..<Int32(trie.vocabularySize)).filter { mask[Int($0) >> 6] >> UInt64($0 & 63) & 1 != 0 })
     }
 
