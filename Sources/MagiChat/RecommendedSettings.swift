@@ -41,7 +41,7 @@ public struct RecommendedSettings: Sendable, Equatable {
     public var sampling: SamplingParameters {
         var p = SamplingParameters()
         p.temperature = temperature
-        p.topP = Double(topP)
+        p.topP = topP
         p.topK = 0
         p.minP = minP ?? 0
         return p

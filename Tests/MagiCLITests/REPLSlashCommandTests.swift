@@ -11,7 +11,7 @@ import Testing
         #expect(parse("/help") == .success(.help))
         #expect(parse("/system") == .success(.system(nil)))
         #expect(parse("/system   Be brief.  ") == .success(.system("Be brief.")))
-        #expect(parse("/set temperature 0.7") == .success(.set(.temperature(0.7))))
+        #expect(parse("/set temperature 0.7") == .success(.set(.sampling(.temperature, 0.7))))
         #expect(parse("/set seed random") == .success(.set(.seed(nil))))
         #expect(parse("/set max_tokens none") == .success(.set(.maxTokens(nil))))
         #expect(parse("/set verbose on") == .success(.set(.verbose(true))))
@@ -53,7 +53,7 @@ import Testing
             guard case .invalidValue = error else { Issue.record("\(line): \(error)"); continue }
             #expect(!error.description.contains("\n"))
         }
-        #expect(parse("/set top_k 0") == .success(.set(.topK(0))))
+        #expect(parse("/set top_k 0") == .success(.set(.sampling(.top_k, 0))))
     }
 
     @Test func argumentsAreCounted() {

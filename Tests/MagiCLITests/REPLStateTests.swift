@@ -7,15 +7,15 @@ import Testing
 @Suite struct REPLStateTests {
     @Test func settingsApplyAndList() {
         var settings = REPLSettings(sampling: .greedy, seed: nil, maxTokens: nil, verbose: false)
-        for change: SettingChange in [.temperature(0.5), .topP(0.9), .topK(7), .minP(0.1), .repeatPenalty(1.1),
-                                      .seed(42), .maxTokens(64), .verbose(true)] {
+        for change: SettingChange in [.sampling(.temperature, 0.5), .sampling(.top_p, 0.9), .sampling(.top_k, 7), .sampling(.min_p, 0.1),
+                                      .sampling(.repeat_penalty, 1.1), .seed(42), .maxTokens(64), .verbose(true)] {
             settings.apply(change)
         }
         #expect(settings.samplingForNextAnswer().seed == 42)
         #expect(settings.samplingForNextAnswer().temperature == 0.5)
-        #expect(settings.listing.split(separator: "\n").map { String($0.split(separator: " ")[0]) } == Setting.allCases.map(\.rawValue))
+        #expect(settings.listing.split(separator: "\n").map { String($0.split(separator: " ")[0]) } == Setting.allCases.map(\.name))
         #expect(settings.listing.contains("top_k 7") && settings.listing.contains("max_tokens 64") && settings.listing.contains("verbose on"))
-        #expect(SettingChange.topK(3).setting == .top_k && settings.value(of: .min_p) == "0.1")
+        #expect(SettingChange.sampling(.top_k, 3).setting == .sampling(.top_k) && settings.value(of: .sampling(.min_p)) == "0.1")
         settings.apply(.seed(nil))
         #expect(settings.listing.contains("seed random"))
     }

@@ -90,14 +90,9 @@ struct ConfigCommand: AsyncParsableCommand {
         let s = sampling.settings
         let greedy = SamplingParameters.greedy
         let fallback = "the model's recommendation, else"
-        add("sampling.temperature", s.temperature, otherwise: "\(fallback) 0", json: number)
-        add("sampling.top_p", s.topP, otherwise: "\(fallback) \(greedy.topP)", json: number)
-        add("sampling.top_k", s.topK, otherwise: "\(fallback) \(greedy.topK)", json: number)
-        add("sampling.min_p", s.minP, otherwise: "\(fallback) \(greedy.minP)", json: number)
-        add("sampling.repeat_penalty", s.repeatPenalty, otherwise: "\(fallback) \(greedy.repeatPenalty)", json: number)
-        add("sampling.repeat_last_n", s.repeatLastN, otherwise: "\(fallback) \(greedy.penaltyWindow)", json: number)
-        add("sampling.presence_penalty", s.presencePenalty, otherwise: "\(fallback) \(greedy.presencePenalty)", json: number)
-        add("sampling.frequency_penalty", s.frequencyPenalty, otherwise: "\(fallback) \(greedy.frequencyPenalty)", json: number)
+        for setting in SamplingSetting.allCases {
+            add("sampling." + setting.name, s.values[setting], otherwise: "\(fallback) \(setting.formatted(in: greedy))", json: { .number(SamplingSetting.format($0)) })
+        }
         add("sampling.seed", s.seed, otherwise: "random", json: number)
         add("sampling.max_tokens", s.maxTokens, otherwise: "until the model stops or the window is full", json: number)
 

@@ -1,5 +1,6 @@
 import Foundation
 import MagiChat
+import MagiEngine
 import MagiJSON
 import MagiRender
 import MagiTools
@@ -109,14 +110,8 @@ struct MagiConfig: Sendable {
 
     /// `[sampling]`; nil leaves the model's recommendation.
     struct SamplingSettings: Sendable {
-        var temperature: Sourced<Float>?
-        var topP: Sourced<Double>?
-        var topK: Sourced<Int>?
-        var minP: Sourced<Float>?
-        var repeatPenalty: Sourced<Float>?
-        var repeatLastN: Sourced<Int>?
-        var presencePenalty: Sourced<Float>?
-        var frequencyPenalty: Sourced<Float>?
+        /// The parameters of ``SamplingSetting``'s table that are set.
+        var values: [SamplingSetting: Sourced<Double>] = [:]
         var seed: Sourced<UInt64>?
         var maxTokens: Sourced<Int>?
     }
@@ -229,14 +224,9 @@ struct MagiConfig: Sendable {
         }
 
         let s = "sampling"
-        sampling.temperature = try file.number([s, "temperature"], "at least 0") { $0 >= 0 }.map(Self.float)
-        sampling.topP = try file.number([s, "top_p"], "between 0 and 1") { (0...1).contains($0) }
-        sampling.topK = try file.integer([s, "top_k"], 0...Int.max)
-        sampling.minP = try file.number([s, "min_p"], "between 0 and 1") { (0...1).contains($0) }.map(Self.float)
-        sampling.repeatPenalty = try file.number([s, "repeat_penalty"], "more than 0") { $0 > 0 }.map(Self.float)
-        sampling.repeatLastN = try file.integer([s, "repeat_last_n"], 0...Int.max)
-        sampling.presencePenalty = try file.number([s, "presence_penalty"]).map(Self.float)
-        sampling.frequencyPenalty = try file.number([s, "frequency_penalty"]).map(Self.float)
+        for setting in SamplingSetting.allCases {
+            sampling.values[setting] = try file.number([s, setting.name], setting.requirement, setting.accepts)
+        }
         sampling.seed = try file.integer([s, "seed"], 0...Int.max).map { Sourced(UInt64($0.value), $0.source) }
         sampling.maxTokens = try file.integer([s, "max_tokens"], 0...Int.max)
 
@@ -261,8 +251,9 @@ struct MagiConfig: Sendable {
         }
         if let value = variable("MAGI_SYSTEM") { system = Sourced(value, .environment("MAGI_SYSTEM")) }
         if let value = variable("MAGI_TEMPERATURE") {
-            guard let t = Float(value), t >= 0, t.isFinite else { throw CLIError("MAGI_TEMPERATURE must be a number of at least 0, not '\(value)'") }
-            sampling.temperature = Sourced(t, .environment("MAGI_TEMPERATURE"))
+            let setting = SamplingSetting.temperature
+            guard let t = Double(value), setting.accepts(t) else { throw CLIError("MAGI_TEMPERATURE must be a number \(setting.requirement), not '\(value)'") }
+            sampling.values[setting] = Sourced(t, .environment("MAGI_TEMPERATURE"))
         }
         if let value = variable("MAGI_THINK") {
             guard let mode = ThinkDisplay(rawValue: value) else { throw CLIError("MAGI_THINK must be hidden, shown or off, not '\(value)'") }
@@ -272,8 +263,6 @@ struct MagiConfig: Sendable {
     }
 
     private static let contextRange = 8...(1 << 20)
-
-    private static func float(_ setting: Sourced<Double>) -> Sourced<Float> { Sourced(Float(setting.value), setting.source) }
 }
 
 /// Typed reads of the configuration file, each failure one line with the key's line number.
@@ -284,8 +273,7 @@ private struct ConfigReader {
     /// Every key magi knows, by table ("" for the top level); `aliases` takes any key.
     static let schema: [(table: String, keys: [String])] = [
         ("", ["model", "context", "system", "think", "aliases", "sampling", "tools", "mcp_servers", "remotes", "display"]),
-        ("sampling", ["temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
-                      "frequency_penalty", "seed", "max_tokens"]),
+        ("sampling", SamplingSetting.allCases.map(\.name) + ["seed", "max_tokens"]),
         ("tools", ["enabled", "allow", "search_provider", "searxng_url", "mcp_config"]),
         ("display", ["color", "theme"]),
     ]

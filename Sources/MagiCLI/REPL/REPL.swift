@@ -205,7 +205,7 @@ struct REPL {
             }
         case .set(let change):
             settings.apply(change)
-            writeDimmed("\(change.setting.rawValue) is now \(settings.value(of: change.setting))")
+            writeDimmed("\(change.setting.name) is now \(settings.value(of: change.setting))")
         case .show(let subject):
             write(show(subject) + "\n")
         case .clear:

@@ -34,11 +34,7 @@ struct REPLSettings: Equatable {
 
     mutating func apply(_ change: SettingChange) {
         switch change {
-        case .temperature(let t): sampling.temperature = t
-        case .topP(let p): sampling.topP = p
-        case .topK(let k): sampling.topK = k
-        case .minP(let p): sampling.minP = p
-        case .repeatPenalty(let r): sampling.repeatPenalty = r
+        case .sampling(let setting, let value): setting.set(value, in: &sampling)
         case .seed(let s): seed = s
         case .maxTokens(let n): maxTokens = n
         case .contextSize(let n): contextSize = n
@@ -57,11 +53,7 @@ struct REPLSettings: Equatable {
     /// A setting's value as `/set` takes it.
     func value(of setting: Setting) -> String {
         switch setting {
-        case .temperature: return "\(sampling.temperature)"
-        case .top_p: return "\(sampling.topP)"
-        case .top_k: return "\(sampling.topK)"
-        case .min_p: return "\(sampling.minP)"
-        case .repeat_penalty: return "\(sampling.repeatPenalty)"
+        case .sampling(let setting): return setting.formatted(in: sampling)
         case .seed: return seed.map(String.init) ?? "random"
         case .max_tokens: return maxTokens.map(String.init) ?? "none"
         case .ctx: return "\(contextSize)"
@@ -73,7 +65,7 @@ struct REPLSettings: Equatable {
 
     /// `/show params`: one `name value` line per setting, by the names `/set` takes.
     var listing: String {
-        Setting.allCases.map { "\($0.rawValue) \(value(of: $0))" }.joined(separator: "\n")
+        Setting.allCases.map { "\($0.name) \(value(of: $0))" }.joined(separator: "\n")
     }
 }
 

@@ -1,4 +1,5 @@
 import MagiChat
+import MagiEngine
 
 /// A command typed at the REPL prompt, such as `/set temperature 0.7`.
 ///
@@ -40,7 +41,7 @@ enum SlashCommand: Equatable {
     static let catalog: [(name: String, arguments: String, summary: String)] = [
         ("help", "", "list the commands"),
         ("system", "[TEXT]", "show the system message, or replace it"),
-        ("set", "KEY VALUE", "change a setting: " + Setting.allCases.map(\.rawValue).joined(separator: ", ")),
+        ("set", "KEY VALUE", "change a setting: " + Setting.allCases.map(\.name).joined(separator: ", ")),
         ("show", "WHAT", "show " + ShowSubject.allCases.map(\.rawValue).joined(separator: ", ")),
         ("clear", "", "start a new conversation and session (the system message stays)"),
         ("retry", "", "answer the last message again"),
@@ -143,10 +144,10 @@ enum SlashCommand: Equatable {
         if previous.isEmpty { return .words(names.map { "/" + $0 }.filter { $0.hasPrefix(word) }) }
         let command = String(first.dropFirst())
         switch (command, previous.count) {
-        case ("set", 1): return .words(Setting.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
-        case ("set", 2) where previous[1] == Setting.verbose.rawValue: return .words(["on", "off"].filter { $0.hasPrefix(word) })
-        case ("set", 2) where previous[1] == Setting.format.rawValue: return word.contains("/") ? .filePaths : .words(["json", "none"].filter { $0.hasPrefix(word) })
-        case ("set", 2) where previous[1] == Setting.think.rawValue: return .words(ThinkDisplay.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
+        case ("set", 1): return .words(Setting.allCases.map(\.name).filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.verbose.name: return .words(["on", "off"].filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.format.name: return word.contains("/") ? .filePaths : .words(["json", "none"].filter { $0.hasPrefix(word) })
+        case ("set", 2) where previous[1] == Setting.think.name: return .words(ThinkDisplay.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
         case ("think", 1): return .words(["show"].filter { $0.hasPrefix(word) })
         case (_, 1) where commandsTakingPaths.contains(command): return .filePaths
         case ("show", 1): return .words(ShowSubject.allCases.map(\.rawValue).filter { $0.hasPrefix(word) })
@@ -194,18 +195,36 @@ enum ShowSubject: String, CaseIterable {
     case info, params, template, system, license
 }
 
-/// A setting `/set` changes, by the name the user types.
-enum Setting: String, CaseIterable {
-    case temperature, top_p, top_k, min_p, repeat_penalty, seed, max_tokens, ctx, format, think, verbose
+/// A setting `/set` changes: a sampling parameter of ``SamplingSetting``'s table, or one of the REPL's own.
+enum Setting: Hashable, CaseIterable {
+    case sampling(SamplingSetting)
+    case seed, max_tokens, ctx, format, think, verbose
+
+    static let allCases: [Setting] = SamplingSetting.allCases.map(Setting.sampling) + [.seed, .max_tokens, .ctx, .format, .think, .verbose]
+
+    /// The name the user types.
+    var name: String {
+        switch self {
+        case .sampling(let s): s.name
+        case .seed: "seed"
+        case .max_tokens: "max_tokens"
+        case .ctx: "ctx"
+        case .format: "format"
+        case .think: "think"
+        case .verbose: "verbose"
+        }
+    }
+
+    init?(name: String) {
+        guard let setting = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = setting
+    }
 }
 
 /// A validated `/set KEY VALUE`.
 enum SettingChange: Equatable {
-    case temperature(Float)
-    case topP(Double)
-    case topK(Int)
-    case minP(Float)
-    case repeatPenalty(Float)
+    /// A sampling parameter, to a value its ``SamplingSetting`` accepts.
+    case sampling(SamplingSetting, Double)
     /// nil: a new random seed for every answer.
     case seed(UInt64?)
     /// nil: until the model stops or the context window is full.
@@ -220,11 +239,7 @@ enum SettingChange: Equatable {
     /// The setting this changes.
     var setting: Setting {
         switch self {
-        case .temperature: return .temperature
-        case .topP: return .top_p
-        case .topK: return .top_k
-        case .minP: return .min_p
-        case .repeatPenalty: return .repeat_penalty
+        case .sampling(let s, _): return .sampling(s)
         case .seed: return .seed
         case .maxTokens: return .max_tokens
         case .contextSize: return .ctx
@@ -236,26 +251,14 @@ enum SettingChange: Equatable {
 
     /// Parses and checks a value for the setting named `key`.
     init(key: String, value: String) throws(SlashCommandError) {
-        guard let setting = Setting(rawValue: key) else {
-            throw .unknownName(kind: "setting", name: key, suggestion: SlashCommand.nearest(to: key, among: Setting.allCases.map(\.rawValue)))
+        guard let setting = Setting(name: key) else {
+            throw .unknownName(kind: "setting", name: key, suggestion: SlashCommand.nearest(to: key, among: Setting.allCases.map(\.name)))
         }
         func invalid(_ expected: String) -> SlashCommandError { .invalidValue(setting: key, value: value, expected: expected) }
         switch setting {
-        case .temperature:
-            guard let t = Float(value), t.isFinite, t >= 0 else { throw invalid("a number ≥ 0 (0 is greedy)") }
-            self = .temperature(t)
-        case .top_p:
-            guard let p = Double(value), (0...1).contains(p) else { throw invalid("a number from 0 to 1") }
-            self = .topP(p)
-        case .top_k:
-            guard let k = Int(value), k >= 0 else { throw invalid("a whole number ≥ 0 (0 keeps all)") }
-            self = .topK(k)
-        case .min_p:
-            guard let p = Float(value), (0...1).contains(p) else { throw invalid("a number from 0 to 1") }
-            self = .minP(p)
-        case .repeat_penalty:
-            guard let r = Float(value), r.isFinite, r > 0 else { throw invalid("a number > 0 (1 is off)") }
-            self = .repeatPenalty(r)
+        case .sampling(let s):
+            guard let v = Double(value), s.accepts(v) else { throw invalid(s.requirement) }
+            self = .sampling(s, v)
         case .seed:
             if value == "random" { self = .seed(nil); return }
             guard let s = UInt64(value) else { throw invalid("a whole number ≥ 0, or random") }

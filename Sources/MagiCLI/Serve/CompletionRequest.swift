@@ -68,8 +68,8 @@ struct CompletionRequest {
     /// every request whatever magi does with the field; `null` passes as "not given".
     private static let fieldTypes: [String: String] = [
         "model": "string", "stream": "boolean", "logprobs": "boolean", "top_logprobs": "integer", "user": "string",
-        "top_k": "integer", "min_p": "number", "repeat_penalty": "number", "temperature": "number", "top_p": "number",
-        "presence_penalty": "number", "frequency_penalty": "number", "seed": "integer", "max_tokens": "integer",
+        "top_k": "integer", "min_p": "number", "repeat_penalty": "number", "repeat_last_n": "integer", "temperature": "number",
+        "top_p": "number", "presence_penalty": "number", "frequency_penalty": "number", "seed": "integer", "max_tokens": "integer",
         "max_completion_tokens": "integer", "n": "integer", "stream_options": "object", "logit_bias": "object",
         "parallel_tool_calls": "boolean", "response_format": "object", "grammar": "string", "echo": "boolean",
         "suffix": "string", "metadata": "object", "store": "boolean", "messages": "array", "tools": "array",
@@ -98,30 +98,10 @@ struct CompletionRequest {
         sampling = defaults
         sampling.seed = UInt64.random(in: 0...UInt64.max)
         if json["logprobs"]?.bool == true { throw .init(param: "logprobs", "'logprobs' is not supported by this server") }
-        if let k = json["top_k"]?.integer {
-            guard k >= 0 else { throw .init(param: "top_k", "'top_k' must be 0 (off) or more") }
-            sampling.topK = k
-        }
-        if let m = json["min_p"]?.number {
-            guard (0...1).contains(m) else { throw .init(param: "min_p", "'min_p' must be a number from 0 to 1") }
-            sampling.minP = Float(m)
-        }
-        if let r = json["repeat_penalty"]?.number {
-            guard r > 0 else { throw .init(param: "repeat_penalty", "'repeat_penalty' must be a number above 0") }
-            sampling.repeatPenalty = Float(r)
-        }
-        if let t = json["temperature"], t != .null {
-            guard let value = t.number, (0...2).contains(value) else { throw .init(param: "temperature", "'temperature' must be a number from 0 to 2") }
-            sampling.temperature = Float(value)
-        }
-        if let p = json["top_p"], p != .null {
-            guard let value = p.number, value > 0 && value <= 1 else { throw .init(param: "top_p", "'top_p' must be a number above 0 and at most 1") }
-            sampling.topP = value
-        }
-        for (key, keyPath) in [("presence_penalty", \SamplingParameters.presencePenalty), ("frequency_penalty", \.frequencyPenalty)] {
-            guard let v = json[key], v != .null else { continue }
-            guard let value = v.number, (-2...2).contains(value) else { throw .init(param: key, "'\(key)' must be a number from -2 to 2") }
-            sampling[keyPath: keyPath] = Float(value)
+        for setting in SamplingSetting.allCases {
+            guard let v = json[setting.name], v != .null, let value = v.number else { continue }
+            guard setting.accepts(value) else { throw .init(param: setting.name, "'\(setting.name)' must be \(setting.requirement)") }
+            setting.set(value, in: &sampling)
         }
         if let s = json["seed"], s != .null {
             guard let value = s.integer else { throw .init(param: "seed", "'seed' must be an integer that fits in 64 bits") }

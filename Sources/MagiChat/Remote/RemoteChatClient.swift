@@ -39,7 +39,7 @@ public struct RemoteChatClient: Sendable {
     /// What to ask for besides the conversation.
     public struct Options: Sendable {
         public var temperature: Float?
-        public var topP: Double?
+        public var topP: Float?
         public var maxTokens: Int?
         public var seed: UInt64?
         /// OpenAI's `response_format` (`json_object`, or `json_schema` with the schema).
@@ -104,7 +104,7 @@ public struct RemoteChatClient: Sendable {
             "stream": .bool(true),
             "stream_options": .object(["include_usage": .bool(true)]),
             "temperature": options.temperature.map { .number(String(format: "%g", Double($0))) },
-            "top_p": options.topP.map { .number(String(format: "%g", $0)) },
+            "top_p": options.topP.map { .number(String(format: "%g", Double($0))) },
             "max_tokens": options.maxTokens.map { .number($0) },
             "seed": options.seed.map { .number(String(Int64(bitPattern: $0 & 0x7FFF_FFFF_FFFF_FFFF))) },
             "response_format": options.responseFormat,

@@ -3,7 +3,7 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     /// 0 or less means greedy decoding.
     public var temperature: Float = 0.8
     public var topK: Int = 40
-    public var topP: Double = 0.95
+    public var topP: Float = 0.95
     public var minP: Float = 0.05
     public var repeatPenalty: Float = 1.0
     public var frequencyPenalty: Float = 0
@@ -42,7 +42,7 @@ public struct Sampler: SamplerStage {
             stages.append(GreedyStage())
         } else {
             if p.topK > 0 { stages.append(TopKStage(k: p.topK)) }
-            if p.topP < 1 { stages.append(TopPStage(p: p.topP)) }
+            if p.topP < 1 { stages.append(TopPStage(p: Double(p.topP))) }
             if p.minP > 0 { stages.append(MinPStage(p: p.minP)) }
             stages.append(TemperatureStage(temperature: p.temperature))
             stages.append(DistributionStage(seed: p.seed))
