@@ -89,7 +89,8 @@ public struct RemoteChatClient: Sendable {
                                   body: Array(body.utf8), maxBytes: 4 << 20, timeout: timeout)
         let reader = ChunkReader(output: output)
         let start = Date()
-        _ = try await send(request, shouldStop: shouldStop, receive: { reader.append($0) })
+        // A stream over its limits ends the transfer; `finish` then throws why.
+        _ = try await send(request, shouldStop: { shouldStop() || reader.hasFailed }, receive: { reader.append($0) })
         return try reader.finish(start: start, stopped: shouldStop())
     }
 
@@ -168,12 +169,18 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
     case refused(status: Int, url: String, message: String)
     case timedOut(url: String, seconds: Int)
     case malformed(String)
+    /// One server-sent event went past this many bytes (a line or an event without end).
+    case eventTooLarge(limit: Int)
+    /// The whole streamed answer went past this many bytes.
+    case answerTooLarge(limit: Int)
 
     public var description: String {
         switch self {
         case let .unreachable(url, reason): return "cannot reach \(url): \(reason)"
         case let .timedOut(url, seconds): return "\(url) gave no complete answer within \(seconds) s"
         case let .malformed(reason): return reason
+        case let .eventTooLarge(limit): return ServerSentEvents.EventTooLarge(limit: limit).description
+        case let .answerTooLarge(limit): return "remote answer exceeds \(mebibytes(limit))"
         case let .refused(status, url, message):
             let detail = message.isEmpty ? "" : ": \(message)"
             switch status {
@@ -203,11 +210,29 @@ private final class ChunkReader: @unchecked Sendable {
     private var firstPiece: Date?
     private var failure: RemoteError?
 
+    /// The bytes of the stream so far, and the most it may have.
+    private var received = 0
+    static let answerLimit = 256 << 20
+
     init(output: @escaping @Sendable (StreamEvent) -> Void) { self.output = output }
+
+    /// The stream went wrong (an error chunk, a chunk that is not JSON, a limit passed): nothing
+    /// more it sends is read.
+    var hasFailed: Bool { lock.withLock { failure != nil } }
 
     func append(_ bytes: [UInt8]) {
         lock.withLock {
-            for data in events.append(bytes) { handle(data) }
+            guard failure == nil else { return }
+            received += bytes.count
+            guard received <= Self.answerLimit else {
+                failure = .answerTooLarge(limit: Self.answerLimit)
+                return
+            }
+            do throws(ServerSentEvents.EventTooLarge) {
+                for data in try events.append(bytes) { handle(data) }
+            } catch {
+                failure = .eventTooLarge(limit: error.limit)
+            }
         }
     }
 
