@@ -84,4 +84,20 @@ extension TerminalSafetyTests {
             #expect(piped.stderr.split(separator: "\n").count == 1, "\(piped.stderr.debugDescription)")
         }
     }
+
+    /// `magi bench` names the model's file in its table: visible in a terminal, as it is on a pipe.
+    @Test(.enabled(if: enabled && CommandLineTests.hasModel)) func benchShowsTheModelsFileNameVisibly() throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
+        let link = harness.home + "/bench" + Self.hostile + ".gguf"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: CommandLineTests.magiHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        let arguments = ["bench", "-m", link, "-p", "0", "-n", "1", "-r", "1", "-t", "2"]
+        let (screen, bytes, titles) = try Self.inTmux(harness: harness, arguments)
+        #expect(titles.before == titles.after && screen.contains("BEFORE-MAGI"), "\(screen)")
+        #expect(screen.contains("| bench" + Self.hostileShown + ".gguf |"), "\(screen)")
+        let written = String(decoding: bytes, as: UTF8.self)
+        for sequence in Self.live + Self.reordering { #expect(!written.contains(sequence), "\(sequence.debugDescription) reached the terminal") }
+        let piped = try MagiRun(arguments, harness: harness)
+        #expect(piped.wait() == 0 && piped.stdout.contains("| bench" + Self.hostile + ".gguf |"), "\(piped.stdout.debugDescription) \(piped.stderr)")
+    }
 }
