@@ -143,6 +143,18 @@ import Testing
         }
     }
 
+    /// A server streaming without end — one line, or chunks of an answer — is cut at the client's
+    /// limits with the limit named, and the transfer ends.
+    @Test func endlessStreamsAreCutAtTheirLimits() async throws {
+        var line = try client("endless-line")
+        line.maxEventBytes = 64 << 10
+        await #expect(throws: RemoteError.eventTooLarge(limit: 64 << 10)) { _ = try await ask(line) }
+        var answer = try client("endless")
+        answer.maxAnswerBytes = 1 << 20
+        await #expect(throws: RemoteError.answerTooLarge(limit: 1 << 20)) { _ = try await ask(answer) }
+        #expect("\(RemoteError.answerTooLarge(limit: 256 << 20))" == "remote answer exceeds 256 MiB")
+    }
+
     /// An event is held until its blank line: a line, or an event of many lines, past the limit is
     /// refused with the limit named, while any number of events under it pass.
     @Test func anEventPastTheLimitIsRefused() throws {

@@ -22,6 +22,10 @@ public struct RemoteChatClient: Sendable {
     public var retries: Int
     /// The first wait before a retry (doubled each time) when the server gives no `Retry-After`.
     public var backoff: Duration
+    /// The most bytes one server-sent event may hold, and a whole streamed answer: a server that
+    /// streams without end is cut there (``RemoteError/eventTooLarge(limit:)``, ``RemoteError/answerTooLarge(limit:)``).
+    public var maxEventBytes = 8 << 20
+    public var maxAnswerBytes = 256 << 20
     private let http = HTTPClient(userAgent: "magi/0.1")
 
     public init(baseURL: String, model: String, apiKey: String?, timeout: Duration = .seconds(600), retries: Int = 3,
@@ -87,7 +91,7 @@ public struct RemoteChatClient: Sendable {
         let body = requestBody(conversation, options: options).compactText
         let request = HTTPRequest(url: baseURL + "/chat/completions", headers: headers + ["Content-Type: application/json", "Accept: text/event-stream"],
                                   body: Array(body.utf8), maxBytes: 4 << 20, timeout: timeout)
-        let reader = ChunkReader(output: output)
+        let reader = ChunkReader(output: output, eventLimit: maxEventBytes, answerLimit: maxAnswerBytes)
         let start = Date()
         // A stream over its limits ends the transfer; `finish` then throws why.
         _ = try await send(request, shouldStop: { shouldStop() || reader.hasFailed }, receive: { reader.append($0) })
@@ -197,7 +201,7 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
 private final class ChunkReader: @unchecked Sendable {
     private let lock = NSLock()
     private let output: @Sendable (StreamEvent) -> Void
-    private var events = ServerSentEvents()
+    private var events: ServerSentEvents
     /// Splits `[THINK]`/`<think>` and in-text tool calls out of the content, as magi's own parser does.
     private var parser = StreamParser()
     /// The end of the content so far that may be the start of a `[THINK]` or `[/THINK]` marker.
@@ -212,9 +216,13 @@ private final class ChunkReader: @unchecked Sendable {
 
     /// The bytes of the stream so far, and the most it may have.
     private var received = 0
-    static let answerLimit = 256 << 20
+    private let answerLimit: Int
 
-    init(output: @escaping @Sendable (StreamEvent) -> Void) { self.output = output }
+    init(output: @escaping @Sendable (StreamEvent) -> Void, eventLimit: Int, answerLimit: Int) {
+        self.output = output
+        self.events = ServerSentEvents(limit: eventLimit)
+        self.answerLimit = answerLimit
+    }
 
     /// The stream went wrong (an error chunk, a chunk that is not JSON, a limit passed): nothing
     /// more it sends is read.
@@ -224,8 +232,8 @@ private final class ChunkReader: @unchecked Sendable {
         lock.withLock {
             guard failure == nil else { return }
             received += bytes.count
-            guard received <= Self.answerLimit else {
-                failure = .answerTooLarge(limit: Self.answerLimit)
+            guard received <= answerLimit else {
+                failure = .answerTooLarge(limit: answerLimit)
                 return
             }
             do throws(ServerSentEvents.EventTooLarge) {
