@@ -84,6 +84,6 @@ struct Bench: AsyncParsableCommand {
                 table += "\(r.test): " + String(format: "%.1f GB/s of weights, %.0f%% of that.\n", rate / 1e9, 100 * rate / machine)
             }
         }
-        print(table, terminator: "")
+        StandardOutput.write(table)  // the model's file name is outside text
     }
 }

@@ -153,9 +153,9 @@ import Testing
         for _ in 0..<2_000 * Self.scale {
             let body = mutator.mutate(corpus[mutator.below(corpus.count)])
             var whole = ServerSentEvents()
-            let expected = whole.append(body) + whole.finish()
+            let expected = try whole.append(body) + whole.finish()
             var pieces = ServerSentEvents()
-            var events = mutator.pieces(of: body, longest: 9).flatMap { pieces.append($0) }
+            var events = try mutator.pieces(of: body, longest: 9).flatMap { try pieces.append($0) }
             events += pieces.finish()
             #expect(events == expected, "seed \(Self.seed): \(String(decoding: body, as: UTF8.self).debugDescription)")
         }

@@ -138,6 +138,31 @@ import Testing
         #expect(notImage.status == 1 && notImage.stderr.contains("/etc/hostname is not a PNG, JPEG, GIF or WebP image"), "\(notImage.stderr)")
     }
 
+    /// A server streaming one event without end (a 256 MiB line) is cut at the event limit with a
+    /// one-line error, and magi's peak memory stays far below what the server sent.
+    @Test func anEndlessEventIsCutAtItsLimit() throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
+        let sent = 256 << 20
+        let server = try ScriptedServer(script: [["flood": sent]], home: harness.home)
+        defer { server.stop() }
+        let run = try MagiRun(["--remote", server.url, "-m", "scripted", "-p", "go"], harness: harness, deadline: 120)
+        // VmHWM is the peak resident size; the last reading before magi ends is its peak.
+        var peakKiB = 0
+        let status = "/proc/\(run.process.processIdentifier)/status"
+        while run.process.isRunning {
+            if let text = try? String(contentsOfFile: status, encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
+                peakKiB = max(peakKiB, kib)
+            }
+            usleep(20_000)
+        }
+        #expect(run.wait() == 1, "\(run.stderr)")
+        #expect(run.stderr == "error: remote event exceeds 8 MiB\n", "\(run.stderr.debugDescription)")
+        #expect(peakKiB > 0 && peakKiB < 128 << 10, "peak resident size \(peakKiB) KiB while the server sent \(sent >> 20) MiB")
+    }
+
     @Test func aRemoteWindowCountsAnImageAsTokensNotAsItsBytes() throws {
         let png = NSTemporaryDirectory() + "magi-\(UUID().uuidString).png"
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 7, count: 1 << 20)).write(to: URL(fileURLWithPath: png))

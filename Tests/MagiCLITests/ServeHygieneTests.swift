@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// `magi serve` facing clients that misbehave: idle and half-sent connections are closed, connections
-/// past the limit get 503, every field's JSON type is checked (400 naming `param`), prompts that cannot
-/// fit are refused from their size alone, any model name is served unless `--strict-model`, and the
+/// `magi serve` facing clients that misbehave: idle and half-sent connections are closed, headers sent
+/// a byte at a time are cut at their own deadline, connections past the limit get 503, every field's
+/// JSON type is checked (400 naming `param`), prompts that cannot fit are refused from their size alone, any model name is served unless `--strict-model`, and the
 /// default decoding is the CLI's (greedy for a model whose card recommends nothing).
 @Suite(.serialized) struct ServeHygieneTests {
     @Test(.enabled(if: CommandLineTests.hasModel)) func idleAndHalfSentConnectionsAreClosed() throws {
@@ -100,5 +100,66 @@ import Testing
         let tooBig = try server.post("/v1/completions", body: Data(("{\"prompt\": \"" + String(repeating: "x", count: 33 << 20) + "\"}").utf8))
         #expect(tooBig.status == 413, "\(tooBig.body.prefix(300))")
         #expect(try server.get("/health").status == 200)
+    }
+
+    /// A client sending its headers a byte at a time is closed at the header timeout, though the
+    /// idle timeout is far off; a connection resting before its first request or between keep-alive
+    /// requests follows the idle timeout and is served after the header timeout has long passed.
+    @Test(.enabled(if: CommandLineTests.hasModel)) func headersHaveADeadlineOfTheirOwn() throws {
+        let server = try LoopbackServer(arguments: ["-c", "256", "--header-timeout", "1", "--idle-timeout", "30"])
+        defer { server.stop() }
+        let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        let fresh = try server.connect()
+        defer { close(fresh) }
+        let kept = try server.connect()
+        defer { close(kept) }
+        #expect(Self.sendText(health, to: kept) && Self.readReply(kept).contains("200 OK"))
+        let slow = try server.connect()
+        defer { close(slow) }
+        let start = Date()
+        var closedAfter: TimeInterval?
+        for byte in ("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "a", count: 200)).utf8 {
+            if !Self.isOpen(slow) || !Self.sendText(String(UnicodeScalar(byte)), to: slow) {
+                closedAfter = Date().timeIntervalSince(start)
+                break
+            }
+            usleep(100_000)
+        }
+        // Closed by the 1 s header deadline, long before the 30 s idle one would have.
+        let after = try #require(closedAfter, "a client sending a header byte every 0.1 s was never closed")
+        #expect(after < 15, "closed only after \(after) s")
+        // Well past the header deadline, the resting connections are open and served.
+        while Date().timeIntervalSince(start) < 3 { usleep(100_000) }
+        #expect(Self.isOpen(fresh) && Self.isOpen(kept))
+        #expect(Self.sendText(health, to: kept) && Self.readReply(kept).contains("200 OK"), "a keep-alive connection was closed between requests")
+        #expect(Self.sendText(health, to: fresh) && Self.readReply(fresh).contains("200 OK"), "a connection was closed before its first request")
+        let bad = try BoundedProcess.magi(["serve", "--header-timeout", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--header-timeout must be above 0"), "\(bad.stderr)")
+    }
+
+    static func sendText(_ text: String, to fd: Int32) -> Bool {
+        text.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } == text.utf8.count
+    }
+
+    /// False once the server closed `fd` (nothing is waiting to be read on a connection at rest).
+    static func isOpen(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    }
+
+    /// What the server sends on `fd` until a whole `/health` reply came (or 30 s passed).
+    static func readReply(_ fd: Int32) -> String {
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let end = Date().addingTimeInterval(30)
+        while Date() < end && !String(decoding: data, as: UTF8.self).contains("\"ok\"") {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { break }
+            if n > 0 { data.append(contentsOf: buffer[..<n]) }
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -130,17 +130,45 @@ import Testing
         #expect(try await client("any").models() == ["vllm", "tools"])
     }
 
-    @Test func serverSentEventsFollowTheStandardWhateverTheChunking() {
+    @Test func serverSentEventsFollowTheStandardWhateverTheChunking() throws {
         let stream = ": comment\r\ndata: one\r\n\r\nevent: x\ndata: two\ndata:  three\n\ndata\n\nid: 7\ndata: {\"a\": 1}\n\ndata: tail"
         let expected = ["one", "two\n three", "", #"{"a": 1}"#, "tail"]
         for size in [1, 2, 3, 7, 1000] {
             var reader = ServerSentEvents()
             var events: [String] = []
             let bytes = Array(stream.utf8)
-            for start in stride(from: 0, to: bytes.count, by: size) { events += reader.append(bytes[start..<min(start + size, bytes.count)]) }
+            for start in stride(from: 0, to: bytes.count, by: size) { events += try reader.append(bytes[start..<min(start + size, bytes.count)]) }
             events += reader.finish()
             #expect(events == expected, "pieces of \(size) bytes")
         }
+    }
+
+    /// A server streaming without end — one line, or chunks of an answer — is cut at the client's
+    /// limits with the limit named, and the transfer ends.
+    @Test func endlessStreamsAreCutAtTheirLimits() async throws {
+        var line = try client("endless-line")
+        line.maxEventBytes = 64 << 10
+        await #expect(throws: RemoteError.eventTooLarge(limit: 64 << 10)) { _ = try await ask(line) }
+        var answer = try client("endless")
+        answer.maxAnswerBytes = 1 << 20
+        await #expect(throws: RemoteError.answerTooLarge(limit: 1 << 20)) { _ = try await ask(answer) }
+        #expect("\(RemoteError.answerTooLarge(limit: 256 << 20))" == "remote answer exceeds 256 MiB")
+    }
+
+    /// An event is held until its blank line: a line, or an event of many lines, past the limit is
+    /// refused with the limit named, while any number of events under it pass.
+    @Test func anEventPastTheLimitIsRefused() throws {
+        var reader = ServerSentEvents(limit: 64)
+        for _ in 0..<1_000 { #expect(try reader.append(Array(("data: " + String(repeating: "y", count: 50) + "\n\n").utf8)).count == 1) }
+        var line = ServerSentEvents(limit: 64)
+        #expect(throws: ServerSentEvents.EventTooLarge(limit: 64)) { _ = try line.append(Array(("data: " + String(repeating: "x", count: 100)).utf8)) }
+        var lines = ServerSentEvents(limit: 64)
+        #expect(throws: ServerSentEvents.EventTooLarge(limit: 64)) {
+            for _ in 0..<10 { _ = try lines.append(Array("data: 0123456789\n".utf8)) }
+        }
+        var comment = ServerSentEvents(limit: 64)
+        #expect(throws: ServerSentEvents.EventTooLarge.self) { _ = try comment.append([UInt8](repeating: 0x3A, count: 65)) }
+        #expect(ServerSentEvents().limit == 8 << 20 && "\(ServerSentEvents.EventTooLarge(limit: 8 << 20))" == "remote event exceeds 8 MiB")
     }
 }
 

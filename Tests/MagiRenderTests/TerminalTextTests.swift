@@ -17,6 +17,25 @@ import Testing
         #expect(TerminalText.visible(TerminalText.visible("\u{1B}x")) == "^[x")
     }
 
+    /// Trojan Source (CVE-2021-42574): the embeddings, overrides and isolates that reorder text are
+    /// written out, each by its code point; the marks that right-to-left text uses stay.
+    @Test func bidirectionalControlsAreWrittenOut() {
+        let reordering: [Unicode.Scalar] = ["\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}"]
+        for scalar in reordering {
+            let shown = "<U+" + String(scalar.value, radix: 16, uppercase: true) + ">"
+            #expect(TerminalText.needsEscaping(scalar))
+            #expect(TerminalText.visible("a\(scalar)b") == "a\(shown)b")
+        }
+        #expect(TerminalText.visible("if access \u{202E} \u{2066}// admin\u{2069} \u{2066}") == "if access <U+202E> <U+2066>// admin<U+2069> <U+2066>")
+        // Neighbours of the ranges, the marks and right-to-left text itself are left alone.
+        let clean = "\u{2029}\u{202F}\u{2065}\u{206A} \u{200E}\u{200F}\u{061C} שלום مرحبا"
+        #expect(TerminalText.visible(clean) == clean)
+        // The renderer's output carries none of them, as text or as an HTML character reference.
+        let rendered = MarkdownRenderer(options: RenderOptions(width: 60, colors: true)).render("x \u{202E}y &#x2067;z [l](http://a.example/\u{202E})")
+        #expect(Self.onlyOwnEscapes(rendered) && !rendered.unicodeScalars.contains { reordering.contains($0) }, "\(rendered.debugDescription)")
+        #expect(rendered.contains("<U+202E>y") && rendered.contains("<U+2067>z"), "\(rendered.debugDescription)")
+    }
+
     /// Markdown whose every kind of block and span carries control sequences: raw, as HTML
     /// character references (which cmark decodes), in a link's URL and in math.
     static let hostile = """

@@ -169,15 +169,16 @@ enum JSONEvents {
 
     static func error(_ message: String) { emit(.object([("type", .string("error")), ("message", .string(message))])) }
 
-    /// Writes `value` on one line. JSON escapes C0 controls in strings but not DEL and C1: on a
-    /// terminal those are escaped too (`\u009b`), which leaves the value the same.
+    /// Writes `value` on one line. JSON escapes C0 controls in strings but not DEL, C1 and the
+    /// bidirectional controls: on a terminal those are escaped too (`\u009b`, `\u202e`), which
+    /// leaves the value the same.
     static func emit(_ value: JSONValue) {
         var text = value.compactText
         if Display.color.showsControlCharacters(fileDescriptor: STDOUT_FILENO) && text.unicodeScalars.contains(where: TerminalText.needsEscaping) {
             var escaped = String.UnicodeScalarView()
             for scalar in text.unicodeScalars {
                 if TerminalText.needsEscaping(scalar) {
-                    escaped.append(contentsOf: "\\u00\(String(scalar.value, radix: 16))".unicodeScalars)
+                    escaped.append(contentsOf: String(format: "\\u%04x", scalar.value).unicodeScalars)
                 } else {
                     escaped.append(scalar)
                 }

@@ -33,8 +33,10 @@ struct Serve: AsyncParsableCommand {
     var noConstrain = false
     @Flag(name: .customLong("strict-model"), help: "Answer 404 to a request naming another model than this one (default: any name is served by this model and reported back).")
     var strictModel = false
-    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay idle, or take to send a request's headers, before it is closed.")
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may rest without a request (before its first, between keep-alive requests) before it is closed.")
     var idleTimeout = 30.0
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client may take to send a request's headers, from their first byte, before its connection is closed.")
+    var headerTimeout = 10.0
     @Option(name: .customLong("max-connections"), help: "Open connections served at once; requests on connections past it get 503.")
     var maxConnections = 64
     @Flag(name: [.customShort("v"), .long], help: "Log each request to standard error.")
@@ -43,6 +45,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         if !(idleTimeout > 0 && idleTimeout <= 86_400) { throw ValidationError("--idle-timeout must be above 0 and at most 86400 seconds") }
+        if !(headerTimeout > 0 && headerTimeout <= 86_400) { throw ValidationError("--header-timeout must be above 0 and at most 86400 seconds") }
         if !(1...100_000).contains(maxConnections) { throw ValidationError("--max-connections must be between 1 and 100000") }
     }
 
@@ -62,7 +65,8 @@ struct Serve: AsyncParsableCommand {
         if verbose { router.add(middleware: LogRequestsMiddleware(.info)) }
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "magi",
                                                      availableConnectionsDelegate: CountedConnections(count: connections))
-        let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))),
+        let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9))),
+                                                      headerTimeout: .nanoseconds(Int64(headerTimeout * 1e9))),
                               configuration: configuration,
                               onServerRunning: { [host] channel in
                                   let port = channel.localAddress?.port ?? 0

@@ -22,6 +22,10 @@ public struct RemoteChatClient: Sendable {
     public var retries: Int
     /// The first wait before a retry (doubled each time) when the server gives no `Retry-After`.
     public var backoff: Duration
+    /// The most bytes one server-sent event may hold, and a whole streamed answer: a server that
+    /// streams without end is cut there (``RemoteError/eventTooLarge(limit:)``, ``RemoteError/answerTooLarge(limit:)``).
+    public var maxEventBytes = 8 << 20
+    public var maxAnswerBytes = 256 << 20
     private let http = HTTPClient(userAgent: "magi/0.1")
 
     public init(baseURL: String, model: String, apiKey: String?, timeout: Duration = .seconds(600), retries: Int = 3,
@@ -87,9 +91,10 @@ public struct RemoteChatClient: Sendable {
         let body = requestBody(conversation, options: options).compactText
         let request = HTTPRequest(url: baseURL + "/chat/completions", headers: headers + ["Content-Type: application/json", "Accept: text/event-stream"],
                                   body: Array(body.utf8), maxBytes: 4 << 20, timeout: timeout)
-        let reader = ChunkReader(output: output)
+        let reader = ChunkReader(output: output, eventLimit: maxEventBytes, answerLimit: maxAnswerBytes)
         let start = Date()
-        _ = try await send(request, shouldStop: shouldStop, receive: { reader.append($0) })
+        // A stream over its limits ends the transfer; `finish` then throws why.
+        _ = try await send(request, shouldStop: { shouldStop() || reader.hasFailed }, receive: { reader.append($0) })
         return try reader.finish(start: start, stopped: shouldStop())
     }
 
@@ -168,12 +173,18 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
     case refused(status: Int, url: String, message: String)
     case timedOut(url: String, seconds: Int)
     case malformed(String)
+    /// One server-sent event went past this many bytes (a line or an event without end).
+    case eventTooLarge(limit: Int)
+    /// The whole streamed answer went past this many bytes.
+    case answerTooLarge(limit: Int)
 
     public var description: String {
         switch self {
         case let .unreachable(url, reason): return "cannot reach \(url): \(reason)"
         case let .timedOut(url, seconds): return "\(url) gave no complete answer within \(seconds) s"
         case let .malformed(reason): return reason
+        case let .eventTooLarge(limit): return ServerSentEvents.EventTooLarge(limit: limit).description
+        case let .answerTooLarge(limit): return "remote answer exceeds \(mebibytes(limit))"
         case let .refused(status, url, message):
             let detail = message.isEmpty ? "" : ": \(message)"
             switch status {
@@ -190,7 +201,7 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
 private final class ChunkReader: @unchecked Sendable {
     private let lock = NSLock()
     private let output: @Sendable (StreamEvent) -> Void
-    private var events = ServerSentEvents()
+    private var events: ServerSentEvents
     /// Splits `[THINK]`/`<think>` and in-text tool calls out of the content, as magi's own parser does.
     private var parser = StreamParser()
     /// The end of the content so far that may be the start of a `[THINK]` or `[/THINK]` marker.
@@ -203,11 +214,33 @@ private final class ChunkReader: @unchecked Sendable {
     private var firstPiece: Date?
     private var failure: RemoteError?
 
-    init(output: @escaping @Sendable (StreamEvent) -> Void) { self.output = output }
+    /// The bytes of the stream so far, and the most it may have.
+    private var received = 0
+    private let answerLimit: Int
+
+    init(output: @escaping @Sendable (StreamEvent) -> Void, eventLimit: Int, answerLimit: Int) {
+        self.output = output
+        self.events = ServerSentEvents(limit: eventLimit)
+        self.answerLimit = answerLimit
+    }
+
+    /// The stream went wrong (an error chunk, a chunk that is not JSON, a limit passed): nothing
+    /// more it sends is read.
+    var hasFailed: Bool { lock.withLock { failure != nil } }
 
     func append(_ bytes: [UInt8]) {
         lock.withLock {
-            for data in events.append(bytes) { handle(data) }
+            guard failure == nil else { return }
+            received += bytes.count
+            guard received <= answerLimit else {
+                failure = .answerTooLarge(limit: answerLimit)
+                return
+            }
+            do throws(ServerSentEvents.EventTooLarge) {
+                for data in try events.append(bytes) { handle(data) }
+            } catch {
+                failure = .eventTooLarge(limit: error.limit)
+            }
         }
     }
 

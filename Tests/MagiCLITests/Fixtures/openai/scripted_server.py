@@ -5,8 +5,12 @@ remote model to say or call exactly something (TerminalSafetyTests).
 
 SCRIPT_JSON is a list of replies, used in turn by the chat requests (the last one repeats):
 {"content": "...", "reasoning": "...", "tool_call": {"name": "...", "arguments": "{...}"},
-"delay": seconds before answering}; "{PORT}" in a call's arguments becomes the server's port. GET /page serves PAGE_HTML from the environment as text/html
-(for fetch_url). The port it listens on is written to PORT_FILE.
+"delay": seconds before answering}; "{PORT}" in a call's arguments becomes the server's port.
+A reply may instead be an HTTP error, {"status": 400, "body": "...", "content_type": "..."} ("{MODEL}"
+in the body becomes the model the request named, escaped for JSON), or a stream that never ends
+its first event, {"flood": BYTES}: `data: ` and then BYTES bytes without a newline.
+GET /page serves PAGE_HTML from the environment as text/html (for fetch_url). The port it listens
+on is written to PORT_FILE.
 """
 
 import json
@@ -44,11 +48,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         global turn
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        request = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with lock:
             reply = script[min(turn, len(script) - 1)]
             turn += 1
         time.sleep(reply.get("delay", 0))
+        if "status" in reply:
+            model = json.loads(request or b"{}").get("model", "")
+            body = reply["body"].replace("{MODEL}", json.dumps(model)[1:-1])
+            self.send_response(reply["status"])
+            self.send_header("Content-Type", reply.get("content_type", "application/json"))
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            self.wfile.write(body.encode())
+            return
+        if "flood" in reply:
+            self.flood(reply["flood"])
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -73,6 +90,18 @@ class Handler(BaseHTTPRequestHandler):
         usage = {"id": "c", "object": "chat.completion.chunk", "choices": [],
                  "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
         self.wfile.write(b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n")
+
+    def flood(self, size):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        piece = b"x" * (1 << 16)
+        try:
+            self.wfile.write(b"data: ")
+            for _ in range(size // len(piece)):
+                self.wfile.write(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading, as it should
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

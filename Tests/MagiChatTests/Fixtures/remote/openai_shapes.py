@@ -12,7 +12,10 @@ auth         401 with an OpenAI error body
 midstream    one piece of content, then an error event
 slow         waits 5 s before answering
 echo         answers with the request it got (body and Authorization header) as the content
+endless      content chunks without end
+endless-line one data line without end
 """
+import itertools
 import json
 import os
 import sys
@@ -104,6 +107,12 @@ class Handler(BaseHTTPRequestHandler):
         elif model == "echo":
             echo = {"body": body, "authorization": self.headers.get("Authorization")}
             self.stream([chunk({"content": json.dumps(echo)}), chunk({}, "stop"), done])
+        elif model in ("endless", "endless-line"):
+            piece = chunk({"content": "more "}) if model == "endless" else "x" * 4096
+            try:
+                self.stream(itertools.chain(["data: " if model == "endless-line" else ""], itertools.repeat(piece)))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading, as it should
         else:
             self.send_json(404, {"error": {"message": f"The model '{model}' does not exist"}})
 
