@@ -196,9 +196,4 @@ enum SchemaKeywords {
         verdicts.contains(false) ? false : verdicts.contains(nil) ? nil : true
     }
 
-    /// Any of three-valued verdicts.
-    static func any(_ verdicts: [Bool?]) -> Bool? {
-        verdicts.contains(true) ? true : verdicts.contains(nil) ? nil : false
-    }
-
 }
