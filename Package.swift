@@ -31,18 +31,20 @@ let package = Package(
         .target(name: "MagiTokenizer"),
         // JSON values that keep key order: tool schemas, call arguments, JSON Schema grammars.
         .target(name: "MagiJSON"),
-        .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "MagiJSON", "CBLAS"]),
+        // JSON Schema read once: compiled to GBNF text for grammars, and used to validate tool arguments.
+        .target(name: "MagiSchema", dependencies: ["MagiJSON"]),
+        .target(name: "MagiEngine", dependencies: ["MagiKernels", "MagiTokenizer", "CBLAS"]),
         // HTTP over libcurl: the web tools' requests and the remote backend's streamed chats.
         .target(name: "MagiHTTP", dependencies: ["CCurl"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON", "MagiHTTP"]),
         // Tools the model calls: web search and fetch, a sandboxed interpreter, plugins, MCP servers.
-        .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON"]),
+        .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON", "MagiSchema"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiTools", "CEdit", "CPNG",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiSchema", "MagiTools", "CEdit", "CPNG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -55,7 +57,8 @@ let package = Package(
         .testTarget(name: "MagiKernelsTests", dependencies: ["MagiKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiJSONTests", dependencies: ["MagiJSON"]),
         .testTarget(name: "MagiTokenizerTests", dependencies: ["MagiTokenizer", "MagiEngine"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiEngineTests", dependencies: ["MagiEngine", "MagiKernels", "MagiTokenizer", "MagiSchema", "MagiJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiSchemaTests", dependencies: ["MagiSchema", "MagiJSON", "MagiEngine"]),
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"], exclude: ["Fixtures"]),

@@ -1,6 +1,7 @@
 import Foundation
 import MagiChat
 import MagiEngine
+import MagiSchema
 
 /// What an answer must look like: the grammar the local engine masks tokens with, and the same
 /// request in the words a server understands.
@@ -50,7 +51,7 @@ enum AnswerFormat {
     /// The JSON Schema `schema`; `name` says where it came from in errors.
     static func constraint(forSchema schema: String, named name: String) throws -> AnswerConstraint {
         do {
-            let grammar = try JSONSchemaGrammar(schema: schema).grammar()
+            let grammar = try Grammar(gbnf: JSONSchemaGrammar(schema: schema).gbnf)
             let value = try JSONValue(parsing: schema)
             // `json` is any JSON value; servers offer the nearest: a JSON object.
             let format: JSONValue = value == .object([]) ? .object(["type": .string("json_object")])

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagiChat
 import MagiEngine
+import MagiSchema
 
 /// `magi bench`: prefill and decode speed, as llama-bench reports them.
 struct Bench: AsyncParsableCommand {
@@ -43,7 +44,7 @@ struct Bench: AsyncParsableCommand {
         if let jsonSchemaFile, generatedTokens > 0 {
             guard let data = FileManager.default.contents(atPath: jsonSchemaFile) else { throw CLIError("cannot read \(jsonSchemaFile)") }
             let grammar: Grammar
-            do { grammar = try JSONSchemaGrammar(schema: String(decoding: data, as: UTF8.self)).grammar() } catch { throw CLIError("\(jsonSchemaFile): \(error)") }
+            do { grammar = try Grammar(gbnf: JSONSchemaGrammar(schema: String(decoding: data, as: UTF8.self)).gbnf) } catch { throw CLIError("\(jsonSchemaFile): \(error)") }
             let prompt = try local.promptTokens(for: [.user("Answer in JSON.")])
             let constraint = GrammarConstraint(grammar: grammar, trie: TokenTrie(tokenizer: local.tokenizer))
             results.append(try bench.sampledDecode(tokens: generatedTokens, prompt: prompt, constraint: nil, repetitions: repetitions))

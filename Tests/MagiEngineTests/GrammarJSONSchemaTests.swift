@@ -1,5 +1,6 @@
 import Foundation
 @testable import MagiEngine
+import MagiSchema
 import Testing
 
 /// JSON Schema → GBNF, checked by JSON texts the grammar must accept or reject.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MagiEngine
+import MagiSchema
 import MagiJSON
 import Testing
 

@@ -1,5 +1,6 @@
 import MagiChat
 import MagiEngine
+import MagiSchema
 import MagiTokenizer
 
 /// The grammar of tool calls in a chat format, from the schemas of the offered tools: what may follow the

@@ -1,5 +1,6 @@
 import MagiChat
 import MagiEngine
+import MagiSchema
 
 /// A `POST /v1/chat/completions` or `/v1/completions` request, read and checked: what the engine
 /// must generate, how, and how the answer goes back.
@@ -139,12 +140,12 @@ struct CompletionRequest {
         do {
             switch format["type"]?.string {
             case "text": return nil
-            case "json_object": return try JSONSchemaGrammar(schema: #"{"type": "object"}"#).grammar()
+            case "json_object": return try Grammar(gbnf: JSONSchemaGrammar(schema: #"{"type": "object"}"#).gbnf)
             case "json_schema":
                 guard let schema = format["json_schema"]?["schema"] else {
                     throw OpenAIFormatError(param: "response_format.json_schema.schema", "'response_format.json_schema.schema' is missing")
                 }
-                return try JSONSchemaGrammar(schema: schema.compactText).grammar()
+                return try Grammar(gbnf: JSONSchemaGrammar(schema: schema.compactText).gbnf)
             default:
                 throw OpenAIFormatError(param: "response_format.type", "'response_format.type' must be text, json_object or json_schema")
             }

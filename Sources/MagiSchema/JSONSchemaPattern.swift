@@ -1,4 +1,5 @@
 import MagiJSON
+
 /// A JSON Schema `pattern` (an ECMA-262 regular expression) as a GBNF expression over the characters of
 /// a JSON string body, escapes included.
 ///
@@ -20,7 +21,7 @@ import MagiJSON
 struct JSONSchemaPattern {
     /// A parsed pattern; each `character` matches exactly one character (a GBNF expression).
     indirect enum Node {
-        case character(String)
+        case character(PatternCharacter)
         case group(Node)
         case sequence([Node])
         case alternation([Node])
@@ -55,7 +56,7 @@ struct JSONSchemaPattern {
 
     private static func gbnf(_ node: Node) -> String {
         switch node {
-        case .character(let expression): return expression
+        case .character(let character): return character.gbnf
         case .group(let inner): return "(" + gbnf(inner) + ")"
         case .sequence(let items): return items.isEmpty ? "\"\"" : items.map(gbnf).joined(separator: " ")
         case .alternation(let choices): return choices.map(gbnf).joined(separator: " | ")
@@ -75,19 +76,9 @@ struct JSONSchemaPattern {
     ///
     /// - Throws: when the grammar would have more than `limit` states.
     func lengthBounded(minimum: Int, maximum: Int?, limit: Int = 4096) throws -> [BoundedState]? {
-        // A Thompson automaton over character expressions, with ε moves: char* body char* as the
-        // anchors say.
-        var automaton = Automaton()
-        let start = automaton.state(), bodyStart = automaton.state()
-        if !anchoredStart { automaton.moves[start].append(("char", start)) }
-        automaton.epsilon[start].append(bodyStart)
-        let bodyEnd = automaton.build(tree, from: bodyStart, limit: limit)
         let tooLarge = JSONSchemaError.invalidValue(keyword: "pattern", path: path,
                                                     message: "with minLength / maxLength beside it, makes a grammar of more than \(limit) rules")
-        if automaton.overflow { throw tooLarge }
-        let final = automaton.state()
-        automaton.epsilon[bodyEnd].append(final)
-        if !anchoredEnd { automaton.moves[final].append(("char", final)) }
+        guard let (automaton, start, final) = automaton(limit: limit) else { throw tooLarge }
         let closures = automaton.closures()
         // Paired with the count of characters read, capped at `minimum` when there is no maximum.
         let cap = maximum ?? minimum
@@ -109,8 +100,8 @@ struct JSONSchemaPattern {
                             index[next] = keys.count
                             keys.append(next)
                         }
-                        if !state.transitions.contains(where: { $0.character == character && $0.next == index[next]! }) {
-                            state.transitions.append((character, index[next]!))
+                        if !state.transitions.contains(where: { $0.character == character.gbnf && $0.next == index[next]! }) {
+                            state.transitions.append((character.gbnf, index[next]!))
                         }
                     }
                 }
@@ -137,9 +128,32 @@ struct JSONSchemaPattern {
         }
     }
 
+    /// The pattern's automaton, `char* body char*` as the anchors say: its start and final states; nil
+    /// when it would have more than `limit` states.
+    private func automaton(limit: Int) -> (Automaton, start: Int, final: Int)? {
+        // A Thompson automaton over characters, with ε moves.
+        var automaton = Automaton()
+        let start = automaton.state(), bodyStart = automaton.state()
+        if !anchoredStart { automaton.moves[start].append((.any, start)) }
+        automaton.epsilon[start].append(bodyStart)
+        let bodyEnd = automaton.build(tree, from: bodyStart, limit: limit)
+        if automaton.overflow { return nil }
+        let final = automaton.state()
+        automaton.epsilon[bodyEnd].append(final)
+        if !anchoredEnd { automaton.moves[final].append((.any, final)) }
+        return (automaton, start, final)
+    }
+
+    /// The pattern as an automaton that checks strings, reading it as the grammar does; nil when it would
+    /// have more than `limit` states.
+    func matcher(limit: Int = 4096) -> PatternMatcher? {
+        guard let (automaton, start, final) = automaton(limit: limit) else { return nil }
+        return PatternMatcher(moves: automaton.moves, closures: automaton.closures(), start: start, final: final)
+    }
+
     /// A nondeterministic automaton whose moves each read one character.
     private struct Automaton {
-        var moves: [[(character: String, next: Int)]] = []
+        var moves: [[(character: PatternCharacter, next: Int)]] = []
         var epsilon: [[Int]] = []
         /// Set when a build stopped at the limit of states.
         var overflow = false
@@ -157,9 +171,9 @@ struct JSONSchemaPattern {
                 return from
             }
             switch node {
-            case .character(let expression):
+            case .character(let character):
                 let next = state()
-                moves[from].append((expression, next))
+                moves[from].append((character, next))
                 return next
             case .group(let inner):
                 return build(inner, from: from, limit: limit)
@@ -284,8 +298,8 @@ struct JSONSchemaPattern {
         return .group(inner)
     }
 
-    /// A GBNF expression for the one character here.
-    private mutating func character() throws -> String {
+    /// The one character here.
+    private mutating func character() throws -> PatternCharacter {
         let c = scalars[pos]
         pos += 1
         switch c {
@@ -293,17 +307,17 @@ struct JSONSchemaPattern {
             return try characterClass()
         case ".":
             usesDot = true
-            return "dot"
+            return PatternCharacter(gbnf: "dot", codes: Self.subtract([0x0A...0x0A, 0x0D...0x0D, 0x2028...0x2029], from: 0...0x10FFFF))
         case "\\":
             guard let e = peek else { throw error("pattern ends with '\\'") }
             pos += 1
             switch e {
-            case "d": return "[0-9]"
-            case "w": return "[a-zA-Z0-9_]"
+            case "d": return PatternCharacter(gbnf: "[0-9]", codes: [0x30...0x39])
+            case "w": return PatternCharacter(gbnf: "[a-zA-Z0-9_]", codes: Self.word)
             case "s": return Self.whitespace
             case "D": return Self.asciiComplement([0x30...0x39])!
             case "W": return Self.asciiComplement(Self.word)!
-            case "S": return Self.negatedClass(Self.unicodeSpaces.map { Self.classItem($0) }.joined())
+            case "S": return Self.negatedClass(Self.unicodeSpaces)
             case "t": return Self.literal("\t")
             case "n": return Self.literal("\n")
             case "r": return Self.literal("\r")
@@ -322,7 +336,7 @@ struct JSONSchemaPattern {
         }
     }
 
-    private mutating func characterClass() throws -> String {
+    private mutating func characterClass() throws -> PatternCharacter {
         let negated = peek == "^"
         if negated { pos += 1 }
         var ranges: [ClosedRange<UInt32>] = []
@@ -367,20 +381,23 @@ struct JSONSchemaPattern {
                 }
                 return complement
             }
-            return Self.negatedClass((ranges + (whitespace ? Self.unicodeSpaces : [])).map { Self.classItem($0) }.joined())
+            return Self.negatedClass(ranges + (whitespace ? Self.unicodeSpaces : []))
         }
         // Characters a JSON string must escape appear as their escape sequences.
         var choices: [String] = []
         let plain = ranges.flatMap { Self.subtract([0...0x1F, 0x22...0x22, 0x5C...0x5C, 0x7F...0x7F], from: $0) }
         if !plain.isEmpty { choices.append("[" + plain.map { Self.classItem($0) }.joined() + "]") }
-        if ranges.contains(where: { $0.contains(0x22) }) { choices.append(Self.literal("\"")) }
-        if ranges.contains(where: { $0.contains(0x5C) }) { choices.append(Self.literal("\\")) }
+        if ranges.contains(where: { $0.contains(0x22) }) { choices.append(Self.literal("\"").gbnf) }
+        if ranges.contains(where: { $0.contains(0x5C) }) { choices.append(Self.literal("\\").gbnf) }
         for (code, escape) in [(UInt32(9), "\t"), (10, "\n"), (13, "\r")] where ranges.contains(where: { $0.contains(code) }) {
-            choices.append(Self.literal(Character(escape)))
+            choices.append(Self.literal(Character(escape)).gbnf)
         }
-        if whitespace { choices.append(Self.whitespace) }
+        if whitespace { choices.append(Self.whitespace.gbnf) }
         guard !choices.isEmpty else { throw error("the class matches no character") }
-        return "(" + choices.joined(separator: " | ") + ")"
+        // Decoded, the class holds its characters but the control characters it cannot spell.
+        let codes = ranges.flatMap { Self.subtract([0...8, 11...12, 14...0x1F, 0x7F...0x7F], from: $0) }
+            + (whitespace ? Self.whitespace.codes : [])
+        return PatternCharacter(gbnf: "(" + choices.joined(separator: " | ") + ")", codes: codes)
     }
 
     private static func subtract(_ removed: [ClosedRange<UInt32>], from range: ClosedRange<UInt32>) -> [ClosedRange<UInt32>] {
@@ -398,16 +415,19 @@ struct JSONSchemaPattern {
     }
 
     /// Whitespace as it appears in a JSON string body: a space or an escaped tab, line feed or return.
-    private static let whitespace = #"(" " | "\\" [tnr])"#
+    private static let whitespace = PatternCharacter(gbnf: #"(" " | "\\" [tnr])"#, codes: [0x09...0x0A, 0x0D...0x0D, 0x20...0x20])
 
     /// A negated class that also excludes what a JSON string must escape.
-    private static func negatedClass(_ items: String) -> String { #"[^"# + items + #"\"\\\x00-\x1F\x7F]"# }
+    private static func negatedClass(_ ranges: [ClosedRange<UInt32>]) -> PatternCharacter {
+        PatternCharacter(gbnf: #"[^"# + ranges.map { classItem($0) }.joined() + #"\"\\\x00-\x1F\x7F]"#,
+                         codes: subtract(ranges + [0...0x1F, 0x22...0x22, 0x5C...0x5C, 0x7F...0x7F], from: 0...0x10FFFF))
+    }
 
     /// The printable ASCII characters outside `ranges`, unescaped in a JSON string: a negated class whose
     /// Unicode reading (Python's `\D`, `\W`) cannot be spelled out, narrowed to ASCII.
-    private static func asciiComplement(_ ranges: [ClosedRange<UInt32>]) -> String? {
+    private static func asciiComplement(_ ranges: [ClosedRange<UInt32>]) -> PatternCharacter? {
         let kept = subtract(ranges + [0x22...0x22, 0x5C...0x5C], from: 0x20...0x7E)
-        return kept.isEmpty ? nil : "[" + kept.map { classItem($0) }.joined() + "]"
+        return kept.isEmpty ? nil : PatternCharacter(gbnf: "[" + kept.map { classItem($0) }.joined() + "]", codes: kept)
     }
 
     /// `\w` in ASCII.
@@ -432,8 +452,43 @@ struct JSONSchemaPattern {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    /// The GBNF literal of one character as it is written inside a JSON string.
-    private static func literal(_ c: Character) -> String {
-        JSONSchemaGrammar.literal(String(JSONValue.quoted(String(c)).dropFirst().dropLast()))
+    /// One character as it is written inside a JSON string.
+    private static func literal(_ c: Character) -> PatternCharacter {
+        PatternCharacter(gbnf: JSONSchemaGrammar.literal(String(JSONValue.quoted(String(c)).dropFirst().dropLast())),
+                         codes: c.unicodeScalars.map { $0.value...$0.value })
     }
+}
+
+/// A pattern's automaton, ready to check strings.
+struct PatternMatcher: Sendable {
+    let moves: [[(character: PatternCharacter, next: Int)]]
+    let closures: [[Int]]
+    let start: Int
+    let final: Int
+
+    /// Whether `text` (a string's value, escapes decoded) matches.
+    func matches(_ text: String) -> Bool {
+        var current = Set(closures[start])
+        for scalar in text.unicodeScalars {
+            var next: Set<Int> = []
+            for q in current {
+                for (character, target) in moves[q] where character.contains(scalar.value) { next.formUnion(closures[target]) }
+            }
+            if next.isEmpty { return false }
+            current = next
+        }
+        return current.contains(final)
+    }
+}
+
+/// One character of a pattern: a GBNF expression over a JSON string's body (escapes included), and the
+/// code points it matches in the string's value (escapes decoded).
+struct PatternCharacter: Sendable {
+    let gbnf: String
+    let codes: [ClosedRange<UInt32>]
+
+    /// Any character (the text a pattern without anchors allows around its match).
+    static let any = PatternCharacter(gbnf: "char", codes: [0...0x10FFFF])
+
+    func contains(_ code: UInt32) -> Bool { codes.contains { $0.contains(code) } }
 }

@@ -13,6 +13,8 @@ import MagiJSON
 /// annotations (`title`, `description`, `default`, `examples`, …). Any other keyword is refused with
 /// ``JSONSchemaError/unsupportedKeyword(_:path:)``: a schema is never enforced more loosely than written.
 /// Subschemas nest at most ``maximumNesting`` levels (``JSONSchemaError/tooDeep(limit:path:)``).
+/// The keywords are read as ``JSONSchemaValidator`` reads them (``SchemaKeywords``); `allOf`, which the
+/// validator checks, is refused here as an unsupported keyword: a grammar does not merge its branches.
 ///
 /// The keywords of one schema all apply, as JSON Schema says:
 /// - Without `type`, every type is allowed, and a type-specific keyword constrains only values of its
@@ -55,9 +57,6 @@ public struct JSONSchemaGrammar {
         gbnf = converter.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
     }
 
-    /// The compiled grammar.
-    public func grammar() throws -> Grammar { try Grammar(gbnf: gbnf) }
-
     /// A GBNF string literal spelling `text` exactly (control characters escaped).
     public static func literal(_ text: String) -> String {
         var out = "\""
@@ -77,25 +76,6 @@ public struct JSONSchemaGrammar {
     }
 }
 
-/// Grammars of `pattern`s and `format`s, compiled once, for checking `enum` values against them.
-private final class PatternGrammars {
-    var grammars: [String: Grammar?] = [:]
-
-    func grammar(_ pattern: String) -> Grammar? {
-        grammar(schema: #"{"type":"string","pattern":"# + JSONValue.quoted(pattern) + "}")
-    }
-
-    /// The grammar of a small schema of one string keyword.
-    func grammar(schema: String) -> Grammar? {
-        if let known = grammars[schema] { return known }
-        let grammar = try? JSONSchemaGrammar(schema: schema).grammar()
-        grammars[schema] = grammar
-        return grammar
-    }
-}
-
-private typealias Members = [(key: String, value: JSONValue)]
-
 private struct Converter {
     let document: JSONValue
     var rules: [(name: String, body: String)] = []
@@ -105,17 +85,8 @@ private struct Converter {
     private var nesting = 0
     private var referenceRules: [String: String] = [:]
     private var definedPrimitives: Set<String> = []
-    private let patterns = PatternGrammars()
-
-    static let annotations: Set<String> = ["title", "description", "default", "examples", "$schema", "$id", "$comment",
-                                           "deprecated", "readOnly", "writeOnly", "$defs", "definitions"]
-    static let handled: Set<String> = ["type", "properties", "required", "additionalProperties", "items", "minItems",
-                                       "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf",
-                                       "oneOf", "$ref", "format", "minimum", "maximum", "exclusiveMinimum",
-                                       "exclusiveMaximum"]
-    /// The JSON types, in the order a type-less schema offers them (`integer` is a kind of `number`).
-    static let types = ["object", "array", "string", "number", "boolean", "null"]
-    /// How deep merging or comparing schemas may recurse (through properties, items and references).
+    /// Checks `enum` values against the keywords beside them and decides overlaps, reading the schema alike.
+    private let validator: JSONSchemaValidator
     static let maximumDepth = 32
 
     /// Shared rules, defined when first used.
@@ -147,7 +118,16 @@ private struct Converter {
         "object": ["space", "string", "value"], "array": ["space", "value"],
     ]
 
-    init(document: JSONValue) { self.document = document }
+    init(document: JSONValue) {
+        self.document = document
+        validator = JSONSchemaValidator(unchecked: document)
+    }
+
+    /// The keywords of the shared reading but `allOf`, which a grammar does not merge (yet): refused by name.
+    static func checkKeywords(_ members: Members, path: String) throws {
+        let known = { (key: String) in key != "allOf" && (SchemaKeywords.handled.contains(key) || SchemaKeywords.annotations.contains(key)) }
+        if let key = members.first(where: { !known($0.key) })?.key { throw JSONSchemaError.unsupportedKeyword(key, path: path) }
+    }
 
     /// Defines a primitive rule (and those it uses) once; returns its name.
     mutating func primitive(_ name: String) -> String {
@@ -195,20 +175,20 @@ private struct Converter {
         }
         try Self.checkKeywords(members, path: path)
         if let ref = schema["$ref"] {
-            return try reference(Self.referenceName(ref, members, path: path), path: path)
+            return try reference(SchemaKeywords.referenceName(ref, members, path: path), path: path)
         }
         for keyword in ["anyOf", "oneOf"] where schema[keyword] != nil {
             return try alternatives(keyword, members, path: path, name: name)
         }
         if schema["const"] != nil || schema["enum"] != nil { return try choice(members, path: path, name: name) }
-        let types = try schema["type"].map { try Self.typeNames($0, path: path) }
+        let types = try schema["type"].map { try SchemaKeywords.typeNames($0, path: path) }
         var choices: [String] = []
-        for type in types ?? Self.types {
+        for type in types ?? SchemaKeywords.types {
             if let choice = try typed(type, schema, path: path, name: types?.count == 1 ? name : "\(name)-\(type)") {
                 choices.append(choice)
             }
         }
-        if types == nil && choices == Self.types { return primitive("value") }
+        if types == nil && choices == SchemaKeywords.types { return primitive("value") }
         if choices.count <= 1 { return choices.first }
         return rule(name, choices.joined(separator: " | "))
     }
@@ -219,7 +199,7 @@ private struct Converter {
             throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-empty array")
         }
         var branches = list.enumerated().map { (schema: $1, path: "\(path)/\(keyword)/\($0)") }
-        let beside = members.filter { $0.key != keyword && !Self.annotations.contains($0.key) }
+        let beside = members.filter { $0.key != keyword && !SchemaKeywords.annotations.contains($0.key) }
         if !beside.isEmpty {
             branches = try branches.map { (try intersect(.object(beside), $0.schema, path: $0.path), $0.path) }
         }
@@ -243,11 +223,11 @@ private struct Converter {
 
     /// `enum` / `const`: the listed values that the keywords beside them accept.
     private mutating func choice(_ members: Members, path: String, name: String) throws -> String? {
-        var values = try Self.finiteValues(.object(members), path: path) ?? []
-        let rest = members.filter { $0.key != "enum" && $0.key != "const" && !Self.annotations.contains($0.key) }
+        var values = try SchemaKeywords.finiteValues(.object(members), path: path) ?? []
+        let rest = members.filter { $0.key != "enum" && $0.key != "const" && !SchemaKeywords.annotations.contains($0.key) }
         if !rest.isEmpty {
-            try Self.check(.object(rest), path: path)
-            values = values.filter { validate($0, .object(rest), depth: 0) == true }
+            try SchemaKeywords.check(.object(rest), path: path)
+            values = values.filter { validator.accepts($0, .object(rest)) == true }
         }
         var literals: [String] = [], seen: Set<String> = []
         for value in values {
@@ -279,10 +259,10 @@ private struct Converter {
     }
 
     private mutating func string(_ schema: JSONValue, path: String, name: String) throws -> String? {
-        let minimum = try Self.count("minLength", schema, path: path) ?? 0
-        let maximum = try Self.count("maxLength", schema, path: path)
+        let minimum = try SchemaKeywords.count("minLength", schema, path: path) ?? 0
+        let maximum = try SchemaKeywords.count("maxLength", schema, path: path)
         if let maximum, maximum < minimum { return nil }
-        if let format = try Self.format(schema, path: path) {
+        if let format = try SchemaKeywords.format(schema, path: path) {
             if schema["pattern"] != nil || schema["minLength"] != nil || schema["maxLength"] != nil {
                 throw JSONSchemaError.invalidValue(keyword: "format", path: path,
                                                    message: "a format beside a pattern or a length is not supported")
@@ -319,8 +299,8 @@ private struct Converter {
     }
 
     private mutating func array(_ schema: JSONValue, path: String, name: String) throws -> String? {
-        let minimum = try Self.count("minItems", schema, path: path) ?? 0
-        let maximum = try Self.count("maxItems", schema, path: path)
+        let minimum = try SchemaKeywords.count("minItems", schema, path: path) ?? 0
+        let maximum = try SchemaKeywords.count("maxItems", schema, path: path)
         if case .array? = schema["items"] {
             throw JSONSchemaError.invalidValue(keyword: "items", path: path, message: "tuple form (an array of schemas) is not supported")
         }
@@ -337,8 +317,8 @@ private struct Converter {
 
     private mutating func object(_ schema: JSONValue, path: String, name: String) throws -> String? {
         let space = primitive("space")
-        var properties = try Self.properties(schema, path: path)
-        let required = try Self.required(schema, path: path)
+        var properties = try SchemaKeywords.properties(schema, path: path)
+        let required = try SchemaKeywords.required(schema, path: path)
         let additional = schema["additionalProperties"]
         // A required name that `properties` does not declare takes the schema of other properties.
         for n in required where !properties.contains(where: { $0.key == n }) {
@@ -429,14 +409,14 @@ private struct Converter {
             switch key {
             case "const", "enum":
                 done.formUnion(["const", "enum"])
-                let fx = try Self.finiteValues(a, path: path), fy = try Self.finiteValues(b, path: path)
+                let fx = try SchemaKeywords.finiteValues(a, path: path), fy = try SchemaKeywords.finiteValues(b, path: path)
                 var values = fx ?? fy ?? []
-                if let fx, let fy { values = fx.filter { v in fy.contains { Self.equal(v, $0) == true } } }
+                if let fx, let fy { values = fx.filter { v in fy.contains { SchemaKeywords.equal(v, $0) == true } } }
                 if values.isEmpty { return .bool(false) }
                 out.append(("enum", .array(values)))
             case "properties", "additionalProperties":
                 done.formUnion(["properties", "additionalProperties"])
-                let px = try Self.properties(a, path: path), py = try Self.properties(b, path: path)
+                let px = try SchemaKeywords.properties(a, path: path), py = try SchemaKeywords.properties(b, path: path)
                 let ax = a["additionalProperties"] ?? .bool(true), ay = b["additionalProperties"] ?? .bool(true)
                 var merged: Members = []
                 for k in px.map(\.key) + py.map(\.key).filter({ k in !px.contains { $0.key == k } }) {
@@ -449,7 +429,7 @@ private struct Converter {
             case _ where x == nil || y == nil:
                 out.append((key, (x ?? y)!))
             case "type":
-                let tx = try Self.typeNames(x!, path: path), ty = try Self.typeNames(y!, path: path)
+                let tx = try SchemaKeywords.typeNames(x!, path: path), ty = try SchemaKeywords.typeNames(y!, path: path)
                 var both: [String] = []
                 for t in tx {
                     let integer = (t == "integer" && ty.contains("number")) || (t == "number" && ty.contains("integer"))
@@ -459,8 +439,8 @@ private struct Converter {
                 if both.isEmpty { return .bool(false) }
                 out.append((key, both.count == 1 ? .string(both[0]) : .array(both.map { .string($0) })))
             case "required":
-                var names = try Self.required(a, path: path)
-                for n in try Self.required(b, path: path) where !names.contains(n) { names.append(n) }
+                var names = try SchemaKeywords.required(a, path: path)
+                for n in try SchemaKeywords.required(b, path: path) where !names.contains(n) { names.append(n) }
                 out.append((key, .array(names.map { .string($0) })))
             case "items":
                 for items in [x!, y!] {
@@ -469,10 +449,10 @@ private struct Converter {
                 }
                 out.append((key, try intersect(x!, y!, path: path + "/items", depth: depth + 1)))
             case "minItems", "minLength", "maxItems", "maxLength":
-                let m = try Self.count(key, a, path: path)!, n = try Self.count(key, b, path: path)!
+                let m = try SchemaKeywords.count(key, a, path: path)!, n = try SchemaKeywords.count(key, b, path: path)!
                 out.append((key, .number(String(key.hasPrefix("min") ? max(m, n) : min(m, n)))))
             case "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum":
-                guard case .number(let m)? = x, case .number(let n)? = y, let order = Self.compare(m, n) else {
+                guard case .number(let m)? = x, case .number(let n)? = y, let order = SchemaKeywords.compare(m, n) else {
                     throw JSONSchemaError.invalidValue(keyword: key, path: path, message: "two bounds that cannot be compared cannot be combined")
                 }
                 out.append((key, .number(key.hasSuffix("inimum") == (order >= 0) ? m : n)))
@@ -513,97 +493,16 @@ private struct Converter {
         }
         try Self.checkKeywords(members, path: path)
         if let ref = schema["$ref"] {
-            let ref = try Self.referenceName(ref, members, path: path)
+            let ref = try SchemaKeywords.referenceName(ref, members, path: path)
             guard let target = resolve(ref) else { throw JSONSchemaError.unresolvedReference(ref, path: path) }
             return try normalized(target, path: String(ref.dropFirst()), depth: depth + 1)
         }
-        return .object(members.filter { !Self.annotations.contains($0.key) })
+        return .object(members.filter { !SchemaKeywords.annotations.contains($0.key) })
     }
 
-    // MARK: - Checking values and overlaps
 
-    /// Whether `value` satisfies `schema`: true or false when certain, nil when this cannot tell (a
-    /// `pattern` the grammar's narrower reading rejects; numbers too large to compare exactly).
-    private func validate(_ value: JSONValue, _ schema: JSONValue, depth: Int) -> Bool? {
-        if case .bool(let b) = schema { return b }
-        guard case .object(let members) = schema, depth < Self.maximumDepth else { return nil }
-        var verdicts: [Bool?] = []
-        for (key, keyword) in members {
-            switch (key, value) {
-            case ("$ref", _):
-                guard case .string(let ref) = keyword, let target = resolve(ref) else { return nil }
-                verdicts.append(validate(value, target, depth: depth + 1))
-            case ("type", _):
-                guard let names = try? Self.typeNames(keyword, path: "") else { return nil }
-                verdicts.append(names.contains { Self.hasType(value, $0) })
-            case ("const", _):
-                verdicts.append(Self.equal(value, keyword))
-            case ("enum", _):
-                guard case .array(let items) = keyword else { return nil }
-                verdicts.append(Self.any(items.map { Self.equal(value, $0) }))
-            case ("minLength", .string(let s)), ("maxLength", .string(let s)):
-                guard let n = try? Self.count(key, schema, path: "") else { return nil }
-                verdicts.append(key == "minLength" ? s.unicodeScalars.count >= n : s.unicodeScalars.count <= n)
-            case ("pattern", .string(let s)):
-                guard case .string(let pattern) = keyword else { return nil }
-                if let prefix = Self.literalPrefix(pattern), !s.unicodeScalars.starts(with: prefix) {
-                    verdicts.append(false)
-                } else if let grammar = patterns.grammar(pattern), GrammarMatcher(grammar: grammar).matches(JSONValue.quoted(s)) {
-                    verdicts.append(true)
-                } else {
-                    verdicts.append(nil) // the grammar reads some patterns more narrowly than the schema
-                }
-            case ("minimum", .number(let n)), ("maximum", .number(let n)), ("exclusiveMinimum", .number(let n)),
-                 ("exclusiveMaximum", .number(let n)):
-                guard case .number(let bound) = keyword, let order = Self.compare(n, bound) else { return nil }
-                switch key {
-                case "minimum": verdicts.append(order >= 0)
-                case "maximum": verdicts.append(order <= 0)
-                case "exclusiveMinimum": verdicts.append(order > 0)
-                default: verdicts.append(order < 0)
-                }
-            case ("format", .string(let s)):
-                guard case .string(let format) = keyword, JSONSchemaFormat.supported.contains(format) else { return nil }
-                let schema = #"{"type":"string","format":"# + JSONValue.quoted(format) + "}"
-                // Values the (narrower) grammar rejects may still be valid dates: unknown, not false.
-                verdicts.append(patterns.grammar(schema: schema).map { GrammarMatcher(grammar: $0).matches(JSONValue.quoted(s)) } == true ? true : nil)
-            case ("minItems", .array(let items)), ("maxItems", .array(let items)):
-                guard let n = try? Self.count(key, schema, path: "") else { return nil }
-                verdicts.append(key == "minItems" ? items.count >= n : items.count <= n)
-            case ("items", .array(let items)):
-                if case .array = keyword { return nil }
-                verdicts += items.map { validate($0, keyword, depth: depth + 1) }
-            case ("properties", .object(let fields)), ("additionalProperties", .object(let fields)):
-                if key == "additionalProperties" && schema["properties"] != nil { continue }
-                guard let declared = try? Self.properties(schema, path: "") else { return nil }
-                verdicts += fields.map { field in
-                    validate(field.value, declared.first { $0.key == field.key }?.value ?? schema["additionalProperties"] ?? .bool(true),
-                             depth: depth + 1)
-                }
-            case ("required", .object(let fields)):
-                guard let names = try? Self.required(schema, path: "") else { return nil }
-                verdicts.append(names.allSatisfy { n in fields.contains { $0.key == n } })
-            case ("anyOf", _), ("oneOf", _):
-                guard case .array(let list) = keyword else { return nil }
-                let each = list.map { validate(value, $0, depth: depth + 1) }
-                if key == "anyOf" {
-                    verdicts.append(Self.any(each))
-                } else {
-                    let matching = each.filter { $0 == true }.count
-                    if matching > 1 { verdicts.append(false) } else if each.contains(nil) { verdicts.append(nil) } else { verdicts.append(matching == 1) }
-                }
-            case ("minLength", _), ("maxLength", _), ("pattern", _), ("minItems", _), ("maxItems", _), ("items", _),
-                 ("properties", _), ("additionalProperties", _), ("required", _), ("minimum", _), ("maximum", _),
-                 ("exclusiveMinimum", _), ("exclusiveMaximum", _), ("format", _):
-                continue // a keyword for another type
-            default:
-                if !Self.annotations.contains(key) { return nil }
-            }
-        }
-        return Self.all(verdicts)
-    }
+    // MARK: - Overlaps
 
-    /// True when no value can satisfy both `a` and `b` (false: they may overlap, or this cannot tell).
     private func disjoint(_ a: JSONValue, _ b: JSONValue, depth: Int) -> Bool {
         if a == .bool(false) || b == .bool(false) { return true }
         guard depth < Self.maximumDepth, case .object = a, case .object = b else { return false }
@@ -617,8 +516,8 @@ private struct Converter {
             for keyword in ["anyOf", "oneOf"] {
                 if case .array(let list)? = x[keyword], list.allSatisfy({ disjoint($0, y, depth: depth + 1) }) { return true }
             }
-            if let values = try? Self.finiteValues(x, path: ""),
-               values.allSatisfy({ validate($0, y, depth: 0) == false || validate($0, x, depth: 0) == false }) {
+            if let values = try? SchemaKeywords.finiteValues(x, path: ""),
+               values.allSatisfy({ validator.accepts($0, y) == false || validator.accepts($0, x) == false }) {
                 return true
             }
         }
@@ -628,7 +527,7 @@ private struct Converter {
     /// True when no value of type `type` can satisfy both `a` and `b`.
     private func disjoint(as type: String, _ a: JSONValue, _ b: JSONValue, depth: Int) -> Bool {
         func bounds(_ s: JSONValue, _ low: String, _ high: String) -> (Int, Int) {
-            ((try? Self.count(low, s, path: "")) ?? 0, (try? Self.count(high, s, path: "")) ?? Int.max)
+            ((try? SchemaKeywords.count(low, s, path: "")) ?? 0, (try? SchemaKeywords.count(high, s, path: "")) ?? Int.max)
         }
         switch type {
         case "string":
@@ -649,8 +548,8 @@ private struct Converter {
         case "object":
             func property(_ s: JSONValue, _ k: String) -> JSONValue { s["properties"]?[k] ?? s["additionalProperties"] ?? .bool(true) }
             for (x, y) in [(a, b), (b, a)] {
-                let requiredY = (try? Self.required(y, path: "")) ?? []
-                for k in (try? Self.required(x, path: "")) ?? [] {
+                let requiredY = (try? SchemaKeywords.required(y, path: "")) ?? []
+                for k in (try? SchemaKeywords.required(x, path: "")) ?? [] {
                     if property(y, k) == .bool(false) { return true }
                     if requiredY.contains(k) && disjoint(property(x, k), property(y, k), depth: depth + 1) { return true }
                 }
@@ -661,139 +560,12 @@ private struct Converter {
         }
     }
 
-    // MARK: - Reading keywords
-
-    /// Refuses, by name, a keyword in `schema` or its subschemas that ``validate(_:_:depth:)`` could not
-    /// read (an unknown keyword, a malformed count or type, a pattern outside the supported subset).
-    static func check(_ schema: JSONValue, path: String, depth: Int = 0) throws {
-        guard case .object(let members) = schema else { return }
-        guard depth < JSONSchemaGrammar.maximumNesting else {
-            throw JSONSchemaError.tooDeep(limit: JSONSchemaGrammar.maximumNesting, path: path)
-        }
-        try checkKeywords(members, path: path)
-        if let t = schema["type"] { _ = try typeNames(t, path: path) }
-        for keyword in ["minLength", "maxLength", "minItems", "maxItems"] { _ = try count(keyword, schema, path: path) }
-        for keyword in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
-            _ = try JSONSchemaNumbers.bound(keyword, schema, path: path)
-        }
-        _ = try format(schema, path: path)
-        if case .string(let pattern)? = schema["pattern"] { _ = try JSONSchemaPattern(pattern, path: path + "/pattern") }
-        for (key, value) in members {
-            switch (key, value) {
-            case ("properties", .object(let properties)):
-                for (name, subschema) in properties { try check(subschema, path: path + "/properties/" + name, depth: depth + 1) }
-            case ("additionalProperties", _), ("items", _):
-                try check(value, path: path + "/" + key, depth: depth + 1)
-            case ("anyOf", .array(let list)), ("oneOf", .array(let list)):
-                for (k, subschema) in list.enumerated() { try check(subschema, path: "\(path)/\(key)/\(k)", depth: depth + 1) }
-            default:
-                break
-            }
-        }
-    }
-
-    /// The `format` of `schema`, if any; one the grammar cannot enforce is refused.
-    static func format(_ schema: JSONValue, path: String) throws -> String? {
-        guard let value = schema["format"] else { return nil }
-        guard case .string(let format) = value, JSONSchemaFormat.supported.contains(format) else {
-            throw JSONSchemaError.invalidValue(keyword: "format", path: path, message: "\(value.compactText) is not supported (only "
-                                               + JSONSchemaFormat.supported.joined(separator: ", ") + ")")
-        }
-        return format
-    }
-
-    /// -1, 0 or 1 as JSON number `a` is below, equal to or above `b`; nil when too close to tell.
-    static func compare(_ a: String, _ b: String) -> Int? {
-        guard let x = Double(a), let y = Double(b) else { return nil }
-        // Rounding to the nearest double keeps order, so different doubles order their decimals.
-        if x != y { return x < y ? -1 : 1 }
-        return equal(.number(a), .number(b)) == true ? 0 : nil
-    }
-
-    static func checkKeywords(_ members: Members, path: String) throws {
-        for (key, _) in members where !handled.contains(key) && !annotations.contains(key) {
-            throw JSONSchemaError.unsupportedKeyword(key, path: path)
-        }
-    }
-
-    /// The target of a `$ref`, which must stand alone (but for annotations).
-    static func referenceName(_ value: JSONValue, _ members: Members, path: String) throws -> String {
-        guard case .string(let ref) = value else {
-            throw JSONSchemaError.invalidValue(keyword: "$ref", path: path, message: "must be a string")
-        }
-        if let other = Set(members.map(\.key)).subtracting(annotations).subtracting(["$ref"]).sorted().first {
-            throw JSONSchemaError.unsupportedKeyword(other, path: path)
-        }
-        return ref
-    }
-
-    /// The names in `type`, `integer` dropped beside `number`.
-    static func typeNames(_ value: JSONValue, path: String) throws -> [String] {
-        var names: [String] = []
-        switch value {
-        case .string(let t): names = [t]
-        case .array(let list):
-            for case .string(let t) in list { names.append(t) }
-            if names.count != list.count { names = [] }
-        default: break
-        }
-        guard !names.isEmpty else {
-            throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "must be a type name or a list of them")
-        }
-        for t in names where !types.contains(t) && t != "integer" {
-            throw JSONSchemaError.invalidValue(keyword: "type", path: path, message: "unknown type '\(t)'")
-        }
-        if names.contains("number") { names.removeAll { $0 == "integer" } }
-        var seen: Set<String> = []
-        return names.filter { seen.insert($0).inserted }
-    }
-
     /// The JSON types `schema` allows by its `type` (`integer` as `number`).
     static func typeSet(_ schema: JSONValue) -> Set<String> {
-        guard let t = schema["type"], let names = try? typeNames(t, path: "") else { return Set(types) }
+        guard let t = schema["type"], let names = try? SchemaKeywords.typeNames(t, path: "") else { return Set(SchemaKeywords.types) }
         return Set(names.map { $0 == "integer" ? "number" : $0 })
     }
 
-    static func properties(_ schema: JSONValue, path: String) throws -> Members {
-        guard let p = schema["properties"] else { return [] }
-        guard case .object(let members) = p else {
-            throw JSONSchemaError.invalidValue(keyword: "properties", path: path, message: "must be an object")
-        }
-        return members
-    }
-
-    static func required(_ schema: JSONValue, path: String) throws -> [String] {
-        guard let r = schema["required"] else { return [] }
-        guard case .array(let list) = r else {
-            throw JSONSchemaError.invalidValue(keyword: "required", path: path, message: "must be an array of names")
-        }
-        var names: [String] = []
-        for case .string(let n) in list where !names.contains(n) { names.append(n) }
-        return names
-    }
-
-    /// The values `const` / `enum` allow (both: the `enum` values equal to the `const`), or nil without either.
-    static func finiteValues(_ schema: JSONValue, path: String) throws -> [JSONValue]? {
-        var values: [JSONValue]?
-        if let e = schema["enum"] {
-            guard case .array(let items) = e, !items.isEmpty else {
-                throw JSONSchemaError.invalidValue(keyword: "enum", path: path, message: "must be a non-empty array")
-            }
-            values = items
-        }
-        if let c = schema["const"] { values = values.map { $0.filter { equal($0, c) == true } } ?? [c] }
-        return values
-    }
-
-    static func count(_ keyword: String, _ schema: JSONValue, path: String) throws -> Int? {
-        guard let value = schema[keyword] else { return nil }
-        guard case .number(let text) = value, let n = Int(text), n >= 0 else {
-            throw JSONSchemaError.invalidValue(keyword: keyword, path: path, message: "must be a non-negative integer")
-        }
-        return n
-    }
-
-    /// The characters every string matching `pattern` starts with: the literal run after a leading `^`
     /// (nil when the pattern has an alternation or a group flag, which could change that reading).
     static func literalPrefix(_ pattern: String) -> [Unicode.Scalar]? {
         let scalars = Array(pattern.unicodeScalars)
@@ -806,64 +578,6 @@ private struct Converter {
         }
         if i < scalars.count, "?*{".unicodeScalars.contains(scalars[i]), !prefix.isEmpty { prefix.removeLast() }
         return prefix
-    }
-
-    // MARK: - JSON values as a validator sees them
-
-    static func hasType(_ value: JSONValue, _ type: String) -> Bool {
-        switch (type, value) {
-        case ("null", .null), ("boolean", .bool), ("string", .string), ("number", .number), ("array", .array), ("object", .object):
-            return true
-        case ("integer", .number(let n)):
-            // Python's validators read 1.0 as an integer, as Draft 2020-12 says.
-            guard !isIntegerLiteral(n) else { return true }
-            return Double(n).map { $0.isFinite && $0 == $0.rounded() } ?? false
-        default:
-            return false
-        }
-    }
-
-    static func isIntegerLiteral(_ n: String) -> Bool { !n.contains { $0 == "." || $0 == "e" || $0 == "E" } }
-
-    /// JSON Schema equality (numbers by value, object members in any order, strings by code points), nil
-    /// when numbers are too large to compare exactly.
-    static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool? {
-        switch (a, b) {
-        case let (.number(x), .number(y)):
-            if x == y { return true }
-            switch (isIntegerLiteral(x), isIntegerLiteral(y)) {
-            case (true, true): return (x == "-0" ? "0" : x) == (y == "-0" ? "0" : y)
-            case (false, false):
-                guard let dx = Double(x), let dy = Double(y) else { return nil }
-                return dx == dy
-            default:
-                let (integer, other) = isIntegerLiteral(x) ? (x, y) : (y, x)
-                guard let d = Double(other) else { return nil }
-                if !d.isFinite || d != d.rounded() { return false }
-                guard let n = Int64(integer), abs(d) < 9e18 else { return nil }
-                return Int64(d) == n
-            }
-        case let (.string(x), .string(y)):
-            return x.unicodeScalars.elementsEqual(y.unicodeScalars)
-        case let (.array(x), .array(y)):
-            return x.count == y.count ? all(zip(x, y).map { equal($0, $1) }) : false
-        case let (.object(x), .object(y)):
-            let keys = { (m: Members) in Set(m.map { Array($0.key.utf8) }) }
-            guard keys(x) == keys(y) else { return false }
-            return all(x.map { m in equal(m.value, y.first { Array($0.key.utf8) == Array(m.key.utf8) }!.value) })
-        default:
-            return a == b
-        }
-    }
-
-    /// All of three-valued verdicts.
-    static func all(_ verdicts: [Bool?]) -> Bool? {
-        verdicts.contains(false) ? false : verdicts.contains(nil) ? nil : true
-    }
-
-    /// Any of three-valued verdicts.
-    static func any(_ verdicts: [Bool?]) -> Bool? {
-        verdicts.contains(true) ? true : verdicts.contains(nil) ? nil : false
     }
 
     static func ruleNamePart(_ key: String) -> String {
