@@ -71,7 +71,7 @@ import Testing
         #expect(await runner.run("echo", arguments: #"{"x": 1}"#) == .success(#"{"x": 1}"#))
         let start = ContinuousClock.now
         #expect(await runner.run("hang", arguments: "{}") == .failure(.failed("plugin 'hang' did not answer within 1 s and was stopped")))
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(30), "stopped at 1 s, not after the plugin's 60 s")
         #expect(await runner.run("huge", arguments: "{}") == .failure(.failed("plugin 'huge' wrote more than 1 MB and was stopped")))
         let crash = await runner.run("crash", arguments: "{}")
         #expect(crash == .failure(.failed("plugin 'crash' exited with status 139: dying")) || crash == .failure(.failed("plugin 'crash' crashed (signal 11): dying")))
