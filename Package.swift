@@ -11,6 +11,8 @@ let package = Package(
         // `magi serve`: the OpenAI-compatible HTTP server.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // MCP servers: the official SDK's client (protocol) over magi's own transports.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // System-library shims (module maps only).
@@ -33,7 +35,9 @@ let package = Package(
         .target(name: "MagiHTTP", dependencies: ["CCurl"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON", "MagiHTTP"]),
         // Tools the model calls: web search and fetch, a sandboxed interpreter, plugins, MCP servers.
-        .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON"]),
+        .target(name: "MagiTools", dependencies: [
+            "MagiHTTP", "MagiJSON", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(

@@ -331,7 +331,7 @@ private struct ConfigReader {
             let document = JSONValue.object([("mcpServers", .object([(name, entry)]))]).compactText
             guard let server = try MCPServerConfig.servers(parsing: document).first else { throw fail(key, "mcp_servers.\(name) is disabled") }
             var expanded = server
-            expanded.command[0] = MagiConfig.expandingTilde(server.command[0])
+            if !server.command.isEmpty { expanded.command[0] = MagiConfig.expandingTilde(server.command[0]) }
             return Sourced(expanded, source(key))
         } catch let error as CLIError {
             throw error
