@@ -138,7 +138,7 @@ public struct MCPServerConfig: Sendable, Equatable {
                 guard !field.isEmpty, field.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
                     throw bad("\"headers\" has a field name that is not a token: \(MCPClient.oneLine(field))")
                 }
-                guard !value.string!.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                guard !Self.hasLineBreak(value.string!) else {
                     throw bad("the value of header '\(field)' has a line break")
                 }
                 headers[field] = value.string!
@@ -162,6 +162,11 @@ public struct MCPServerConfig: Sendable, Equatable {
             }
             config.startupTimeout = .milliseconds(Int(seconds * 1000))
         }
+    }
+
+    /// Whether `text` has a CR, LF or NUL, which would end a header line (by scalar: "\r\n" is one `Character`).
+    private static func hasLineBreak(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
     }
 
     /// ``headers`` with each `${NAME}` replaced by the variable `NAME` of `environment`, and each
@@ -192,7 +197,7 @@ public struct MCPServerConfig: Sendable, Equatable {
                 rest = rest[rest.index(after: end)...]
             }
             value += rest
-            guard !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            guard !Self.hasLineBreak(value) else {
                 throw .invalidConfiguration("server '\(name)': header '\(field)' has a line break once expanded")
             }
             resolved.append((field, value))

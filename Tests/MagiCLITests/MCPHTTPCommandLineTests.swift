@@ -29,7 +29,7 @@ import Testing
 
         let called = try MagiRun(["tool", "--mcp-config", mcp, "add", #"{"a": 2, "b": 40}"#], harness: harness, environment: ["MCP_TOKEN": server.token])
         #expect(called.wait() == 0, "\(called.stderr)")
-        #expect(called.stdout == #"{"result": "42"}"# + "\n", "\(called.stdout) \(called.stderr)")
+        #expect(called.stdout == #"{"result":"42"}"# + "\n", "\(called.stdout) \(called.stderr)")
         // The session the server opened is carried on, with the version agreed on.
         let seen = try MagiRun(["tool", "--mcp-config", mcp, "headers", "{}"], harness: harness, environment: ["MCP_TOKEN": server.token])
         #expect(seen.wait() == 0, "\(seen.stderr)")

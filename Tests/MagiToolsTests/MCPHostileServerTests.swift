@@ -110,7 +110,8 @@ import Testing
         let replies = try JSONValue(parsing: try await client.call("replies", arguments: .object([])))
         #expect(replies == (try JSONValue(parsing: """
             [{"id": "s1", "jsonrpc": "2.0", "result": {}},
-             {"error": {"code": -32601, "message": "Method not found: roots/list"}, "id": 7, "jsonrpc": "2.0"}]
+             {"error": {"code": -32601, "data": {"detail": "Unknown method: roots/list"}, "message": "Method not found: Unknown method: roots/list"},
+              "id": 7, "jsonrpc": "2.0"}]
             """)))
     }
 
