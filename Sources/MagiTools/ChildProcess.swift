@@ -72,7 +72,7 @@ public struct ChildProcess: Sendable {
         let state = RunState()
         let reaped = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in reaped.signal() }
-        do { try ChildSpawner.shared.run(process) } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
+        do { try await ChildSpawner.shared.run(process) } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
         let pid = process.processIdentifier
         ChildProcessGroups.shared.register(pid)
         // Foundation reports the exit only once every program holding what the child inherited has

@@ -13,7 +13,7 @@ import Foundation
 /// ```swift
 /// let process = Process()
 /// ChildSpawner.shared.prepare(process, executable: path, arguments: args)
-/// try ChildSpawner.shared.run(process)
+/// try await ChildSpawner.shared.run(process)
 /// ```
 public final class ChildSpawner: @unchecked Sendable {  // `jobs` is guarded by `condition`.
     /// The one spawner of this process.
@@ -43,19 +43,22 @@ public final class ChildSpawner: @unchecked Sendable {  // `jobs` is guarded by 
         }
     }
 
-    /// Starts `process` from the spawner's thread and returns once it has started (or failed to).
-    public func run(_ process: Process) throws {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
-        condition.withLock {
-            jobs.append {
-                do { try process.run() } catch { outcome.error = error }
-                done.signal()
+    /// Starts `process` from the spawner's thread; returns once it has started (or failed to),
+    /// without holding a thread of the caller's meanwhile.
+    public func run(_ process: Process) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            condition.withLock {
+                jobs.append {
+                    do {
+                        try process.run()
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                condition.signal()
             }
-            condition.signal()
         }
-        done.wait()
-        if let error = outcome.error { throw error }
     }
 
     private func serve() {
@@ -66,10 +69,5 @@ public final class ChildSpawner: @unchecked Sendable {  // `jobs` is guarded by 
             }
             job()
         }
-    }
-
-    /// What a job left for its caller; written before `done` is signalled, read after.
-    private final class Outcome: @unchecked Sendable {
-        var error: (any Error)?
     }
 }

@@ -90,7 +90,7 @@ public final class MCPClient: Sendable {
             let http = try MCPHTTPTransport(config: config, url: url, messageLimit: messageLimit)
             (link, transport) = (.http(http), http)
         } else {
-            let process = try MCPServerProcess.launch(config, messageLimit: messageLimit)
+            let process = try await MCPServerProcess.launch(config, messageLimit: messageLimit)
             (link, transport) = (.process(process), MCPStdioTransport(process: process))
         }
         let sdk = MCP.Client(name: "magi", version: clientVersion)

@@ -41,7 +41,7 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
     /// (``start(_:)``), so no initializer ever throws halfway.
     ///
     /// - Throws: ``MCPError/cannotStart(server:reason:)`` when its program is missing or fails to start.
-    static func launch(_ config: MCPServerConfig, messageLimit: Int) throws(MCPError) -> MCPServerProcess {
+    static func launch(_ config: MCPServerConfig, messageLimit: Int) async throws(MCPError) -> MCPServerProcess {
         _ = Self.ignoreBrokenPipes
         guard let program = config.command.first, !program.isEmpty else {
             throw .cannotStart(server: config.name, reason: "no command")
@@ -58,7 +58,7 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
             }
         }
         let server = MCPServerProcess(config: config, executable: executable, environment: environment, messageLimit: messageLimit)
-        try server.start(executable)
+        try await server.start(executable)
         return server
     }
 
@@ -80,8 +80,8 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
     }
 
     /// Runs the server's program and the threads that read it.
-    private func start(_ executable: String) throws(MCPError) {
-        do { try ChildSpawner.shared.run(process) } catch {
+    private func start(_ executable: String) async throws(MCPError) {
+        do { try await ChildSpawner.shared.run(process) } catch {
             throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
         }
         // Foundation starts it as the leader of a process group of its own, which magi kills however
