@@ -240,10 +240,12 @@ public final class MCPClient: Sendable {
             do { outcome.finish(.success(try await operation()), byOperation: true) } catch { outcome.finish(.failure(error), byOperation: true) }
         }
         let seconds = timeout.mcpSeconds
-        let timer = Task {
-            try await Task.sleep(for: timeout)
+        // A dispatch timer, not `Task.sleep`: the time limit holds even while every thread of the
+        // concurrency pool is busy.
+        let timer = DispatchWorkItem {
             outcome.finish(.failure(MCPError.timedOut(server: channel.server, method: method, seconds: seconds)), byOperation: false)
         }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
         let token = channel.watch { outcome.finish(.failure($0), byOperation: false) }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { outcome.wait($0) }

@@ -36,6 +36,26 @@ import Testing
         #expect(seen.stdout.contains("mcp-session-id") && seen.stdout.contains("mcp-protocol-version"), "\(seen.stdout)")
     }
 
+    @Test(.enabled(if: enabled)) func aRemoteServerInConfigTomlJoinsTheTools() throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
+        let server = try HTTPMCPServer(token: "toml-token", home: harness.home)
+        defer { server.stop() }
+        try """
+            [mcp_servers.remote]
+            url = "\(server.url)"
+            headers = { Authorization = "Bearer ${MCP_TOKEN}" }
+            startup_timeout_seconds = 60
+            """.write(toFile: harness.home + "/config/magi/config.toml", atomically: true, encoding: .utf8)
+        let called = try MagiRun(["tool", "add", #"{"a": 1, "b": 2}"#], harness: harness, environment: ["MCP_TOKEN": "toml-token"])
+        #expect(called.wait() == 0, "\(called.stderr)")
+        #expect(called.stdout == #"{"result":"3"}"# + "\n", "\(called.stdout) \(called.stderr)")
+        // `magi config` names the server by its URL and shows no header (a token may be written there).
+        let shown = try MagiRun(["config"], harness: harness)
+        #expect(shown.wait() == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("mcp_servers.remote") && shown.stdout.contains(server.url) && !shown.stdout.contains("Bearer"), "\(shown.stdout)")
+    }
+
     @Test(.enabled(if: enabled)) func aWrongOrMissingTokenIsOneClearLine() throws {
         let harness = try ChildHarness()
         defer { harness.remove() }

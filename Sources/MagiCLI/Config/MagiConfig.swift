@@ -74,6 +74,9 @@ extension Optional {
 /// command = "npx"
 /// args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
 /// env = { KEY = "value" }     # also cwd, timeout_seconds (a call's limit)
+/// [mcp_servers.remote]        # or a remote server over Streamable HTTP
+/// url = "https://mcp.example.com/mcp"
+/// headers = { Authorization = "Bearer ${MCP_TOKEN}" }   # ${NAME}: from magi's environment
 /// [remotes.mistral]          # OpenAI-compatible servers for --remote NAME
 /// url = "https://api.mistral.ai/v1"
 /// model = "magistral-medium-latest"
