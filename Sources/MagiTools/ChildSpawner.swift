@@ -5,35 +5,24 @@ import Foundation
 ///
 /// Each program is started through util-linux's `setpriv --pdeathsig KILL`, which asks the kernel
 /// (`PR_SET_PDEATHSIG`) to kill it when its parent goes, then execs it (same pid, same process
-/// group). The kernel counts the *thread* that forked the program as its parent, so every program
-/// is forked from one thread that lives as long as magi, never from a worker thread that may end.
-/// (`posix_spawn`, which Foundation's `Process` uses, cannot call `prctl` itself; `setpriv` spares
-/// a C shim.) Where `setpriv` is missing, programs start directly, without the death signal.
+/// group). The kernel counts the *thread* that forked the program as its parent, so each program
+/// is forked from a thread of its own that then watches it until it has exited: the death signal
+/// can fire only once the program is gone, or when magi is. (`posix_spawn`, which Foundation's
+/// `Process` uses, cannot call `prctl` itself; `setpriv` spares a C shim.) Where `setpriv` is
+/// missing, programs start directly, without the death signal.
 ///
 /// ```swift
 /// let process = Process()
-/// ChildSpawner.shared.prepare(process, executable: path, arguments: args)
-/// try await ChildSpawner.shared.run(process)
+/// ChildSpawner.prepare(process, executable: path, arguments: args)
+/// try await ChildSpawner.run(process) { pid in /* waitid(pid…): returns once it has exited */ }
 /// ```
-public final class ChildSpawner: @unchecked Sendable {  // `jobs` is guarded by `condition`.
-    /// The one spawner of this process.
-    public static let shared = ChildSpawner()
-
+public enum ChildSpawner {
     /// `setpriv`, when this system has it.
-    public let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
-
-    private init() {
-        let thread = Thread { [self] in serve() }
-        thread.name = "magi-spawner"
-        thread.start()
-    }
+    public static let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Sets `process` to run `executable` with `arguments`, through `setpriv --pdeathsig KILL`
     /// when there is one.
-    public func prepare(_ process: Process, executable: String, arguments: [String]) {
+    public static func prepare(_ process: Process, executable: String, arguments: [String]) {
         if let setpriv {
             process.executableURL = URL(fileURLWithPath: setpriv)
             process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
@@ -43,31 +32,24 @@ public final class ChildSpawner: @unchecked Sendable {  // `jobs` is guarded by 
         }
     }
 
-    /// Starts `process` from the spawner's thread; returns once it has started (or failed to),
-    /// without holding a thread of the caller's meanwhile.
-    public func run(_ process: Process) async throws {
+    /// Starts `process` (the leader of a process group of its own) from a new thread, registers
+    /// its group in ``ChildProcessGroups/shared``, and returns; the thread then runs `watch` with
+    /// the pid, which must return only once the program has exited.
+    public static func run(_ process: Process, watch: @escaping @Sendable (pid_t) -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            condition.withLock {
-                jobs.append {
-                    do {
-                        try process.run()
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
+            let thread = Thread {
+                do {
+                    try process.run()
+                } catch {
+                    return continuation.resume(throwing: error)
                 }
-                condition.signal()
+                let pid = process.processIdentifier
+                ChildProcessGroups.shared.register(pid)
+                continuation.resume()
+                watch(pid)
             }
-        }
-    }
-
-    private func serve() {
-        while true {
-            let job: () -> Void = condition.withLock {
-                while jobs.isEmpty { condition.wait() }
-                return jobs.removeFirst()
-            }
-            job()
+            thread.name = "magi-child"
+            thread.start()
         }
     }
 }

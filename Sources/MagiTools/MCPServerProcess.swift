@@ -67,7 +67,7 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
         channel = MCPChannel(server: config.name)
         self.messageLimit = messageLimit
         process = Process()
-        ChildSpawner.shared.prepare(process, executable: executable, arguments: Array(config.command.dropFirst()))
+        ChildSpawner.prepare(process, executable: executable, arguments: Array(config.command.dropFirst()))
         process.environment = environment
         if let directory = config.currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
@@ -81,22 +81,22 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
 
     /// Runs the server's program and the threads that read it.
     private func start(_ executable: String) async throws(MCPError) {
-        do { try await ChildSpawner.shared.run(process) } catch {
+        // Foundation starts it as the leader of a process group of its own, which magi kills however
+        // it ends (ChildSpawner registers it); the kernel kills it if magi is killed.
+        do {
+            try await ChildSpawner.run(process) { [self] _ in
+                awaitExit()
+                serverExited()
+            }
+        } catch {
             throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
         }
-        // Foundation starts it as the leader of a process group of its own, which magi kills however
-        // it ends; ChildSpawner has the kernel kill it if magi is killed.
-        ChildProcessGroups.shared.register(process.processIdentifier)
         let output = (process.standardOutput as! Pipe).fileHandleForReading
         let errors = (process.standardError as! Pipe).fileHandleForReading
         // The threads hold the connection until the server has exited and its output is read, which
         // `close()` brings about; so the connection needs no deinit.
         Thread { [self] in readMessages(from: output) }.start()
         Thread { [self] in readErrors(from: errors) }.start()
-        Thread { [self] in
-            awaitExit()
-            serverExited()
-        }.start()
     }
 
     /// The path of `program`: as given when it has a `/` (relative to `directory`), else the first
