@@ -81,22 +81,23 @@ final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded
 
     /// Runs the server's program and the threads that read it.
     private func start(_ executable: String) async throws(MCPError) {
+        let output = (process.standardOutput as! Pipe).fileHandleForReading
+        let errors = (process.standardError as! Pipe).fileHandleForReading
         // Foundation starts it as the leader of a process group of its own, which magi kills however
-        // it ends (ChildSpawner registers it); the kernel kills it if magi is killed.
+        // it ends (ChildSpawner registers it); the kernel kills it if magi is killed. Its output is
+        // read from the moment it runs, by threads started with it, not once this task resumes.
+        // The threads hold the connection until the server has exited and its output is read, which
+        // `close()` brings about; so the connection needs no deinit.
         do {
             try await ChildSpawner.run(process) { [self] _ in
+                Thread { [self] in readMessages(from: output) }.start()
+                Thread { [self] in readErrors(from: errors) }.start()
                 awaitExit()
                 serverExited()
             }
         } catch {
             throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
         }
-        let output = (process.standardOutput as! Pipe).fileHandleForReading
-        let errors = (process.standardError as! Pipe).fileHandleForReading
-        // The threads hold the connection until the server has exited and its output is read, which
-        // `close()` brings about; so the connection needs no deinit.
-        Thread { [self] in readMessages(from: output) }.start()
-        Thread { [self] in readErrors(from: errors) }.start()
     }
 
     /// The path of `program`: as given when it has a `/` (relative to `directory`), else the first
