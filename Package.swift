@@ -14,6 +14,8 @@ let package = Package(
         // `magi serve`'s header-read deadline: NIO channel handlers beside Hummingbird's.
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
+        // MCP servers: the official SDK's client (protocol) over magi's own transports.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // System-library shims (module maps only).
@@ -38,7 +40,9 @@ let package = Package(
         .target(name: "MagiHTTP", dependencies: ["CCurl"]),
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON", "MagiHTTP"]),
         // Tools the model calls: web search and fetch, a sandboxed interpreter, plugins, MCP servers.
-        .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON", "MagiSchema"]),
+        .target(name: "MagiTools", dependencies: [
+            "MagiHTTP", "MagiJSON", "MagiSchema", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(

@@ -4,7 +4,8 @@ import Foundation
 /// it runs past its time, prints past its cap, or the call is cancelled.
 ///
 /// It runs as the leader of a process group of its own, registered in ``ChildProcessGroups``
-/// while it runs; when it ends, whatever it left running in its group is killed.
+/// while it runs; when it ends, whatever it left running in its group is killed. It is started by
+/// ``ChildSpawner``, so it dies with magi even when magi is killed with SIGKILL.
 public struct ChildProcess: Sendable {
     public var executable: String
     public var arguments: [String]
@@ -56,9 +57,12 @@ public struct ChildProcess: Sendable {
     /// - Throws: ``ToolError/failed(_:)`` when it cannot be started.
     public func run(input: [UInt8]) async throws(ToolError) -> Outcome {
         _ = Self.ignoreBrokenPipes
+        // Checked here: started through `setpriv`, a missing program would be a failed run instead.
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw .failed("cannot start \(executable): no executable file there")
+        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        ChildSpawner.prepare(process, executable: executable, arguments: arguments)
         process.environment = environment ?? ChildEnvironment.make()
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
@@ -68,12 +72,9 @@ public struct ChildProcess: Sendable {
         let state = RunState()
         let reaped = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in reaped.signal() }
-        do { try process.run() } catch { throw .failed("cannot start \(executable): \(error.localizedDescription)") }
-        let pid = process.processIdentifier
-        ChildProcessGroups.shared.register(pid)
         // Foundation reports the exit only once every program holding what the child inherited has
-        // exited too (a background process it left), so the exit is watched here, without reaping.
-        Thread {
+        // exited too (a background process it left), so the exit is watched, without reaping.
+        let watch: @Sendable (pid_t) -> Void = { pid in
             var info = siginfo_t()
             var result: Int32
             repeat { result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) } while result == -1 && errno == EINTR
@@ -85,7 +86,11 @@ public struct ChildProcess: Sendable {
                 state.exit = process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
             }
             state.exited.signal()
-        }.start()
+        }
+        do { try await ChildSpawner.run(process, watch: watch) } catch {
+            throw .failed("cannot start \(executable): \(error.localizedDescription)")
+        }
+        let pid = process.processIdentifier
         let limit = outputLimit
         // Foundation starts the program in a process group of its own: killing the group ends the
         // programs it started too, which would otherwise hold the output pipes open.

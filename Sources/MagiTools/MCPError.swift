@@ -11,6 +11,10 @@ public enum MCPError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(server: String, method: String, seconds: Double)
     /// The server answered a request with a JSON-RPC error.
     case errorResponse(server: String, method: String, code: Int, message: String)
+    /// A remote server answered with an HTTP status other than success (a wrong token: 401).
+    case httpStatus(server: String, status: Int, message: String)
+    /// A remote server could not be reached (connection refused, unknown host, no answer in time).
+    case unreachable(server: String, reason: String)
     /// The server broke the protocol: a malformed answer, a message over the size limit, nothing
     /// but lines that are not JSON-RPC, or a protocol version magi does not speak.
     case protocolViolation(server: String, reason: String)
@@ -24,6 +28,9 @@ public enum MCPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "MCP server '\(server)' did not answer \(method) within \(Self.format(seconds)) s"
         case let .errorResponse(server, method, code, message):
             return "MCP server '\(server)' answered \(method) with an error: \(message) (code \(code))"
+        case let .httpStatus(server, status, message):
+            return "MCP server '\(server)' answered HTTP \(status)" + (message.isEmpty ? "" : ": \(message)")
+        case let .unreachable(server, reason): return "MCP server '\(server)' cannot be reached: \(reason)"
         case let .protocolViolation(server, reason): return "MCP server '\(server)' broke the protocol: \(reason)"
         }
     }

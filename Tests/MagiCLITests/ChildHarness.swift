@@ -59,6 +59,20 @@ struct ChildHarness {
         }
     }
 
+    /// The process group of `pid` (field 5 of `/proc/PID/stat`), or nil when it has ended.
+    static func processGroup(_ pid: Int32) -> Int32? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 2 && fields[0] != "Z" ? Int32(fields[2]) : nil
+    }
+
+    /// The running processes (not zombies) of process group `pgid`.
+    static func processes(inGroup pgid: Int32) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { processGroup($0) == pgid }
+    }
+
     /// The processes marked `marker` still running after up to `seconds` (killed ones take a
     /// moment to be reaped); they are killed, so a failing test leaves nothing behind either.
     static func survivors(marked marker: String, within seconds: Double = 2) -> [Int32] {

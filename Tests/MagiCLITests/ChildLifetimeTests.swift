@@ -64,6 +64,32 @@ import Testing
         #expect(ChildHarness.survivors(marked: serverMarker).isEmpty)
     }
 
+    /// SIGKILL leaves magi no handler to run: the kernel's death signal ends the programs magi
+    /// started (`setpriv --pdeathsig`), and magi's guardian the rest of their process groups.
+    @Test(.enabled(if: enabled)) func nothingOutlivesMagiKilledWithSIGKILL() throws {
+        let harness = try ChildHarness()
+        defer { harness.remove() }
+        let (pluginMarker, serverMarker) = (ChildHarness.marker(), ChildHarness.marker())
+        try Self.addHangingPlugin(to: harness, marker: pluginMarker)
+        let server = try ScriptedServer(script: [["tool_call": ["name": "hang", "arguments": "{}"]]], home: harness.home)
+        defer { server.stop() }
+        let mcp = try harness.mcpConfig(["probe": ChildHarness.probeServer(marker: serverMarker)])
+        let run = try MagiRun(["--remote", server.url, "--mcp-config", mcp, "--tools", "hang,environment", "-p", "go"], harness: harness)
+        let started = ChildHarness.wait(seconds: 120) {
+            ChildHarness.processes(marked: pluginMarker).count == 2 && ChildHarness.processes(marked: serverMarker).count == 2
+        }
+        #expect(started, "\(run.stderr)")
+        let children = ChildHarness.processes(marked: pluginMarker) + ChildHarness.processes(marked: serverMarker)
+        let groups = Set(children.compactMap(ChildHarness.processGroup))
+        // Each program runs in a group of its own (not magi's), which its grandchild shares.
+        #expect(groups.count == 2 && !groups.contains(run.process.processIdentifier), "\(groups)")
+        kill(run.process.processIdentifier, SIGKILL)
+        #expect(run.wait() == 128 + SIGKILL)
+        #expect(ChildHarness.wait(seconds: 10) { groups.allSatisfy { ChildHarness.processes(inGroup: $0).isEmpty } }, "\(groups)")
+        #expect(ChildHarness.survivors(marked: pluginMarker).isEmpty)
+        #expect(ChildHarness.survivors(marked: serverMarker).isEmpty)
+    }
+
     @Test(.enabled(if: enabled)) func nothingOutlivesANormalExitNorAPluginCall() throws {
         let harness = try ChildHarness()
         defer { harness.remove() }

@@ -59,7 +59,7 @@ enum MCPTestEnvironment {
         let client = try await MCPClient.connect(Env.sdkServer())
         defer { client.close() }
         #expect(client.serverName == "magi-test")
-        #expect(client.protocolVersion == "2025-06-18")
+        #expect(client.protocolVersion == "2025-11-25")  // the SDK asks for its newest
         let tools = client.tools()
         #expect(tools.map(\.name) == ["add", "echo", "fail", "pixel", "sleep"])
         #expect(tools.allSatisfy { $0.access == .code && $0.timeout == .seconds(30) })

@@ -110,7 +110,8 @@ import Testing
         let replies = try JSONValue(parsing: try await client.call("replies", arguments: .object([])))
         #expect(replies == (try JSONValue(parsing: """
             [{"id": "s1", "jsonrpc": "2.0", "result": {}},
-             {"error": {"code": -32601, "message": "Method not found: roots/list"}, "id": 7, "jsonrpc": "2.0"}]
+             {"error": {"code": -32601, "data": {"detail": "Unknown method: roots/list"}, "message": "Method not found: Unknown method: roots/list"},
+              "id": 7, "jsonrpc": "2.0"}]
             """)))
     }
 
@@ -177,6 +178,23 @@ import Testing
         #expect(try MCPServerConfig.servers(parsing: #"{"mcpServers": {}}"#) == [])
     }
 
+    @Test func remoteServersTakeTheirHeadersFromTheEnvironment() throws {
+        let servers = try MCPServerConfig.servers(parsing: """
+            {"servers": {"remote": {"type": "http", "url": "https://mcp.example/mcp",
+              "headers": {"Authorization": "Bearer ${MCP_TOKEN}", "X-Team": "${TEAM:-core}-${REGION:-eu}", "X-Plain": "as is"}}}}
+            """)
+        #expect(servers == [MCPServerConfig(name: "remote", command: [], url: "https://mcp.example/mcp",
+                                            headers: ["Authorization": "Bearer ${MCP_TOKEN}", "X-Team": "${TEAM:-core}-${REGION:-eu}", "X-Plain": "as is"])])
+        let resolved = try servers[0].resolvedHeaders(environment: ["MCP_TOKEN": "s3cr3t", "REGION": "us", "TEAM": ""])
+        #expect(resolved.map { "\($0.name): \($0.value)" } == ["Authorization: Bearer s3cr3t", "X-Plain: as is", "X-Team: core-us"])
+        #expect(throws: MCPError.invalidConfiguration("server 'remote': header 'Authorization' uses ${MCP_TOKEN}, which is not set")) {
+            try servers[0].resolvedHeaders(environment: [:])
+        }
+        #expect(throws: MCPError.invalidConfiguration("server 'remote': header 'Authorization' has a line break once expanded")) {
+            try servers[0].resolvedHeaders(environment: ["MCP_TOKEN": "a\r\nX-Evil: 1"])
+        }
+    }
+
     @Test func badConfigurationsSayWhatIsWrong() {
         let cases: [(String, String)] = [
             ("{", "not valid JSON"),
@@ -185,8 +203,13 @@ import Testing
             (#"{"mcpServers": []}"#, "\"mcpServers\" must be an object"),
             (#"{"mcpServers": {"a": 1}}"#, "server 'a': must be an object"),
             (#"{"mcpServers": {"a": {"args": []}}}"#, "server 'a': \"command\" must be a non-empty string"),
-            (#"{"mcpServers": {"a": {"url": "https://x"}}}"#, "server 'a': only stdio servers (with \"command\") are supported, not URLs"),
-            (#"{"mcpServers": {"a": {"type": "sse", "command": "a"}}}"#, "server 'a': only stdio servers (with \"command\") are supported, not \"sse\""),
+            (#"{"mcpServers": {"a": {"url": "ftp://x"}}}"#, "server 'a': \"url\" must be an http:// or https:// URL"),
+            (#"{"mcpServers": {"a": {"url": "https://x", "command": "a"}}}"#, "server 'a': give \"command\" or \"url\", not both"),
+            (#"{"mcpServers": {"a": {"url": "https://x", "headers": {"A": 1}}}}"#, "server 'a': \"headers\" must be an object of strings"),
+            (#"{"mcpServers": {"a": {"url": "https://x", "headers": {"A": "x\ny"}}}}"#, "server 'a': the value of header 'A' has a line break"),
+            (#"{"mcpServers": {"a": {"type": "http", "command": "a"}}}"#, "server 'a': \"type\" \"http\" needs a \"url\""),
+            (#"{"mcpServers": {"a": {"type": "sse", "command": "a"}}}"#,
+             "server 'a': \"type\" \"sse\" is not supported (\"stdio\" with \"command\", or \"http\" with \"url\")"),
             (#"{"mcpServers": {"a": {"command": "a", "args": "-v"}}}"#, "server 'a': \"args\" must be a list of strings"),
             (#"{"mcpServers": {"a": {"command": "a", "env": {"K": 1}}}}"#, "server 'a': \"env\" must be an object of strings"),
             (#"{"mcpServers": {"a": {"command": "a", "cwd": ""}}}"#, "server 'a': \"cwd\" must be a non-empty string"),

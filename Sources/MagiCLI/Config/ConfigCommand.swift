@@ -103,7 +103,7 @@ struct ConfigCommand: AsyncParsableCommand {
         add("tools.searxng_url", t.searXNGURL, otherwise: "none", json: string)
         add("tools.mcp_config", t.mcpConfigs, otherwise: "\(ToolSources.standardMCPConfig) when it exists", json: strings)
         for server in config.mcpServers {
-            add("mcp_servers." + server.value.name, server, otherwise: "", json: { .string($0.command.joined(separator: " ")) })
+            add("mcp_servers." + server.value.name, server, otherwise: "", json: { .string($0.url ?? $0.command.joined(separator: " ")) })
         }
 
         let d = display.settings

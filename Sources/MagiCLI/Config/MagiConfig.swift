@@ -75,6 +75,9 @@ extension Optional {
 /// command = "npx"
 /// args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
 /// env = { KEY = "value" }     # also cwd, timeout_seconds (a call's limit)
+/// [mcp_servers.remote]        # or a remote server over Streamable HTTP
+/// url = "https://mcp.example.com/mcp"
+/// headers = { Authorization = "Bearer ${MCP_TOKEN}" }   # ${NAME}: from magi's environment
 /// [remotes.mistral]          # OpenAI-compatible servers for --remote NAME
 /// url = "https://api.mistral.ai/v1"
 /// model = "magistral-medium-latest"
@@ -319,7 +322,7 @@ private struct ConfigReader {
             let document = JSONValue.object([("mcpServers", .object([(name, entry)]))]).compactText
             guard let server = try MCPServerConfig.servers(parsing: document).first else { throw fail(key, "mcp_servers.\(name) is disabled") }
             var expanded = server
-            expanded.command[0] = MagiConfig.expandingTilde(server.command[0])
+            if !server.command.isEmpty { expanded.command[0] = MagiConfig.expandingTilde(server.command[0]) }
             return Sourced(expanded, source(key))
         } catch let error as CLIError {
             throw error

@@ -1,14 +1,14 @@
 import Foundation
 
-/// A running MCP server and the JSON-RPC 2.0 it speaks, one message per line, on its stdin and
-/// stdout. Requests are matched to answers by id, so several may be under way at once; requests
-/// from the server are answered (`ping`) or refused (anything else); notifications are ignored.
-///
-/// Whatever the server does, a request ends: with its answer, when its time passes, when its task
-/// is cancelled, or when the server goes away. The server's stderr is read and only its tail kept,
-/// for the message when it exits.
-final class MCPConnection: @unchecked Sendable {
+/// A running MCP server: its program, started in a process group of its own with the
+/// environment of ``ChildEnvironment``; what it writes on stdout, one JSON-RPC message a line,
+/// handed to its ``MCPChannel`` (a line over the limit is dropped and the requests waiting fail);
+/// its stderr, of which only the tail is kept for the message when it exits; and its end, which
+/// fails every request saying how it ended.
+final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded by `lock`.
     let server: String
+    /// Where its messages go.
+    let channel: MCPChannel
     /// Longest message read; a longer line is dropped and the requests waiting fail.
     let messageLimit: Int
     var processIdentifier: Int32 { process.processIdentifier }
@@ -24,31 +24,13 @@ final class MCPConnection: @unchecked Sendable {
     private let errorsClosed = DispatchSemaphore(value: 0)
 
     private let lock = NSLock()
-    private var lastID = 0
-    private var slots: [Int: Slot] = [:]
-    private var gone: MCPError?
     private var closing = false
     /// Why magi stopped the server, when it did.
     private var stopReason: String?
     /// How the process ended: killed by a signal, and the status or signal number.
     private var ending: (signalled: Bool, code: Int32)?
     private var inputClosed = false
-    private var messagesRead = 0
-    private var junkLines = 0
-    private var firstJunk: String?
     private var stderrTail: [UInt8] = []
-    private var warningList: [String] = []
-    private var warningsDropped = 0
-
-    /// A request between its id and its end.
-    private enum Slot {
-        /// Its id is taken; the caller is about to wait.
-        case reserved
-        /// The caller waits.
-        case waiting(CheckedContinuation<JSONValue, any Error>)
-        /// Ended (cancelled) before the caller waited.
-        case ended(any Error)
-    }
 
     /// Writing to a server that exited must fail with EPIPE, not kill magi with SIGPIPE.
     private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
@@ -59,7 +41,7 @@ final class MCPConnection: @unchecked Sendable {
     /// (``start(_:)``), so no initializer ever throws halfway.
     ///
     /// - Throws: ``MCPError/cannotStart(server:reason:)`` when its program is missing or fails to start.
-    static func launch(_ config: MCPServerConfig, messageLimit: Int) throws(MCPError) -> MCPConnection {
+    static func launch(_ config: MCPServerConfig, messageLimit: Int) async throws(MCPError) -> MCPServerProcess {
         _ = Self.ignoreBrokenPipes
         guard let program = config.command.first, !program.isEmpty else {
             throw .cannotStart(server: config.name, reason: "no command")
@@ -75,17 +57,17 @@ final class MCPConnection: @unchecked Sendable {
                 throw .cannotStart(server: config.name, reason: "no folder \(directory)")
             }
         }
-        let connection = MCPConnection(config: config, executable: executable, environment: environment, messageLimit: messageLimit)
-        try connection.start(executable)
-        return connection
+        let server = MCPServerProcess(config: config, executable: executable, environment: environment, messageLimit: messageLimit)
+        try await server.start(executable)
+        return server
     }
 
     private init(config: MCPServerConfig, executable: String, environment: [String: String], messageLimit: Int) {
         server = config.name
+        channel = MCPChannel(server: config.name)
         self.messageLimit = messageLimit
         process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(config.command.dropFirst())
+        ChildSpawner.prepare(process, executable: executable, arguments: Array(config.command.dropFirst()))
         process.environment = environment
         if let directory = config.currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
@@ -98,22 +80,24 @@ final class MCPConnection: @unchecked Sendable {
     }
 
     /// Runs the server's program and the threads that read it.
-    private func start(_ executable: String) throws(MCPError) {
-        do { try process.run() } catch {
-            throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
-        }
-        // Foundation starts it as the leader of a process group of its own, which magi kills however it ends.
-        ChildProcessGroups.shared.register(process.processIdentifier)
+    private func start(_ executable: String) async throws(MCPError) {
         let output = (process.standardOutput as! Pipe).fileHandleForReading
         let errors = (process.standardError as! Pipe).fileHandleForReading
+        // Foundation starts it as the leader of a process group of its own, which magi kills however
+        // it ends (ChildSpawner registers it); the kernel kills it if magi is killed. Its output is
+        // read from the moment it runs, by threads started with it, not once this task resumes.
         // The threads hold the connection until the server has exited and its output is read, which
         // `close()` brings about; so the connection needs no deinit.
-        Thread { [self] in readMessages(from: output) }.start()
-        Thread { [self] in readErrors(from: errors) }.start()
-        Thread { [self] in
-            awaitExit()
-            serverExited()
-        }.start()
+        do {
+            try await ChildSpawner.run(process) { [self] _ in
+                Thread { [self] in readMessages(from: output) }.start()
+                Thread { [self] in readErrors(from: errors) }.start()
+                awaitExit()
+                serverExited()
+            }
+        } catch {
+            throw .cannotStart(server: server, reason: "\(executable): \(error.localizedDescription)")
+        }
     }
 
     /// The path of `program`: as given when it has a `/` (relative to `directory`), else the first
@@ -127,94 +111,12 @@ final class MCPConnection: @unchecked Sendable {
         return folders.lazy.map { ($0.isEmpty ? "." : $0) + "/" + program }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    // MARK: Requests
+    // MARK: Writing
 
-    /// Sends the request `method` and waits for its answer's `result`.
-    ///
-    /// - Throws: ``MCPError`` (an error answer, no answer in `timeout`, the server gone), or
-    ///   `CancellationError` when the task is cancelled (the server is told with
-    ///   `notifications/cancelled`).
-    func request(_ method: String, params: JSONValue? = nil, timeout: Duration) async throws -> JSONValue {
-        let id: Int = lock.withLock {
-            lastID += 1
-            slots[lastID] = .reserved
-            return lastID
-        }
-        var message: [(key: String, value: JSONValue)] = [("jsonrpc", .string("2.0")), ("id", .number(String(id))), ("method", .string(method))]
-        if let params { message.append(("params", params)) }
-        let seconds = timeout.mcpSeconds
-        do {
-            return try await wait(for: id, message: .object(message), method: method, seconds: seconds)
-        } catch MCPError.errorResponse(let server, _, let code, let text) {
-            throw MCPError.errorResponse(server: server, method: method, code: code, message: text)
-        }
-    }
-
-    private func wait(for id: Int, message: JSONValue, method: String, seconds: Double) async throws -> JSONValue {
-        // The server must not be told to cancel initialize: magi stops it instead.
-        let tellServer = method != "initialize"
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONValue, any Error>) in
-                let early: (any Error)? = lock.withLock {
-                    if case .ended(let error) = slots[id] {
-                        slots[id] = nil
-                        return error
-                    }
-                    if let gone {
-                        slots[id] = nil
-                        return gone
-                    }
-                    slots[id] = .waiting(continuation)
-                    return nil
-                }
-                if let early { return continuation.resume(throwing: early) }
-                send(message)
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
-                    guard let self else { return }
-                    if end(id, with: .failure(MCPError.timedOut(server: server, method: method, seconds: seconds))) && tellServer {
-                        cancelled(id, reason: "timed out")
-                    }
-                }
-            }
-        } onCancel: {
-            if end(id, with: .failure(CancellationError())) && tellServer { cancelled(id, reason: "cancelled") }
-        }
-    }
-
-    /// Sends the notification `method`.
-    func notify(_ method: String, params: JSONValue? = nil) {
-        var message: [(key: String, value: JSONValue)] = [("jsonrpc", .string("2.0")), ("method", .string(method))]
-        if let params { message.append(("params", params)) }
-        send(.object(message))
-    }
-
-    /// Tells the server that magi no longer waits for request `id`.
-    private func cancelled(_ id: Int, reason: String) {
-        notify("notifications/cancelled", params: .object([("requestId", .number(String(id))), ("reason", .string(reason))]))
-    }
-
-    /// Ends request `id` with `result`; true when it was still under way.
-    @discardableResult
-    private func end(_ id: Int, with result: Result<JSONValue, any Error>) -> Bool {
-        let continuation: CheckedContinuation<JSONValue, any Error>? = lock.withLock {
-            switch slots[id] {
-            case .waiting(let continuation)?:
-                slots[id] = nil
-                return continuation
-            case .reserved?:
-                if case .failure(let error) = result { slots[id] = .ended(error) }
-                return nil
-            case .ended?, nil:
-                return nil
-            }
-        }
-        continuation?.resume(with: result)
-        return continuation != nil
-    }
-
-    /// Writes `message` on its own queue, so a server that does not read cannot block magi.
-    private func send(_ message: JSONValue) {
-        let bytes = Array((message.compactText + "\n").utf8)
+    /// Writes `message` and a newline on its own queue, so a server that does not read cannot
+    /// block magi. A message for a server that is gone is dropped: its reader reports why.
+    func send(_ message: Data) {
+        let bytes = Array(message) + [UInt8(ascii: "\n")]
         writes.async { [self] in
             guard !lock.withLock({ inputClosed }) else { return }
             let fd = input.fileDescriptor
@@ -284,65 +186,14 @@ final class MCPConnection: @unchecked Sendable {
     }
 
     private func received(_ bytes: [UInt8]) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard !text.allSatisfy(\.isWhitespace) else { return }
-        guard let message = try? JSONValue(parsing: text) else { return junk(text) }
-        switch message {
-        case .array(let batch): batch.forEach { handle($0, text: text) }
-        default: handle(message, text: text)
-        }
-    }
-
-    private func handle(_ message: JSONValue, text: String) {
-        guard case .object = message else { return junk(text) }
-        if let method = message["method"]?.string {
-            lock.withLock { messagesRead += 1 }
-            if let id = message["id"], id != .null { answer(id: id, method: method) }
-            return
-        }
-        guard let id = message["id"], message["result"] != nil || message["error"] != nil else { return junk(text) }
-        lock.withLock { messagesRead += 1 }
-        let number: Int? = switch id {
-        case .number(let literal): Int(literal) ?? Double(literal).flatMap { Int(exactly: $0) }
-        case .string(let string): Int(string)
-        default: nil
-        }
-        guard let number else { return warn("an answer with an unknown id \(id.compactText) was ignored") }
-        if let error = message["error"] {
-            let code = error["code"]?.number.flatMap { Int(exactly: $0) } ?? 0
-            let text = error["message"]?.string ?? error.compactText
-            end(number, with: .failure(MCPError.errorResponse(server: server, method: "", code: code, message: Self.oneLine(text))))
-        } else {
-            end(number, with: .success(message["result"]!))
-        }
-    }
-
-    /// Answers a request from the server: `ping` with an empty result, anything else with
-    /// "method not found" (magi offers no client capabilities).
-    private func answer(id: JSONValue, method: String) {
-        var reply: [(key: String, value: JSONValue)] = [("jsonrpc", .string("2.0")), ("id", id)]
-        if method == "ping" {
-            reply.append(("result", .object([])))
-        } else {
-            reply.append(("error", .object([("code", .number("-32601")), ("message", .string("Method not found: \(method)"))])))
-        }
-        send(.object(reply))
-    }
-
-    private func junk(_ text: String) {
-        let count = lock.withLock { () -> Int in
-            junkLines += 1
-            if firstJunk == nil { firstJunk = Self.oneLine(text, limit: 80) }
-            return junkLines
-        }
-        if count <= 3 { warn("ignored a line that is not JSON-RPC: \(Self.oneLine(text, limit: 80))") }
+        channel.receive(String(decoding: bytes, as: UTF8.self))
     }
 
     private func tooLong() {
         let limit = messageLimit >= 1 << 20 ? "\(messageLimit >> 20) MB" : "\(messageLimit) bytes"
         let error = MCPError.protocolViolation(server: server, reason: "it sent a message longer than \(limit), which was dropped")
-        warn("dropped a message longer than \(limit)")
-        failWaiting(error)
+        channel.warn("dropped a message longer than \(limit)")
+        channel.failWaiting(error)
     }
 
     // MARK: The end
@@ -390,33 +241,7 @@ final class MCPConnection: @unchecked Sendable {
             .map { ": " + Self.oneLine(String($0), limit: 200) } ?? ""
     }
 
-    /// Marks the server gone with `error` (the first reason wins) and fails every waiting request.
-    private func fail(_ error: MCPError) {
-        lock.withLock { if gone == nil { gone = error } }
-        failWaiting(lock.withLock { gone! })
-    }
-
-    private func failWaiting(_ error: MCPError) {
-        let waiting: [CheckedContinuation<JSONValue, any Error>] = lock.withLock {
-            var waiting: [CheckedContinuation<JSONValue, any Error>] = []
-            for (id, slot) in slots {
-                if case .waiting(let continuation) = slot {
-                    waiting.append(continuation)
-                    slots[id] = nil
-                }
-            }
-            return waiting
-        }
-        waiting.forEach { $0.resume(throwing: error) }
-    }
-
-    /// Why the server cannot be used, or nil while it runs.
-    var failure: MCPError? { lock.withLock { gone } }
-
-    /// True when the server wrote something other than JSON-RPC and nothing else.
-    var wroteOnlyJunk: (lines: Int, first: String)? {
-        lock.withLock { messagesRead == 0 && junkLines > 0 ? (junkLines, firstJunk ?? "") : nil }
-    }
+    private func fail(_ error: MCPError) { channel.fail(error) }
 
     /// Stops the server: closes its input (the polite request to exit), then after a second sends
     /// SIGTERM, and a second later SIGKILL. Returns at once; waiting requests fail.
@@ -464,19 +289,6 @@ final class MCPConnection: @unchecked Sendable {
         guard exited.wait(timeout: .now() + timeout.mcpSeconds) == .success else { return false }
         exited.signal()
         return true
-    }
-
-    // MARK: Warnings
-
-    /// What was ignored: lines that are not JSON-RPC, dropped messages, skipped tools.
-    var warnings: [String] {
-        lock.withLock { warningList + (warningsDropped > 0 ? ["(\(warningsDropped) more warnings)"] : []) }
-    }
-
-    func warn(_ warning: String) {
-        lock.withLock {
-            if warningList.count < 50 { warningList.append("MCP server '\(server)': \(warning)") } else { warningsDropped += 1 }
-        }
     }
 
     static func oneLine(_ text: String, limit: Int = 500) -> String {
