@@ -34,12 +34,14 @@ let package = Package(
         .target(name: "MagiChat", dependencies: ["MagiEngine", "MagiTokenizer", "MagiJSON", "MagiHTTP"]),
         // Tools the model calls: web search and fetch, a sandboxed interpreter, plugins, MCP servers.
         .target(name: "MagiTools", dependencies: ["MagiHTTP", "MagiJSON"]),
+        // The chat turn: prompt tokens, generation under a constraint, tool-call grammars, the agent loop.
+        .target(name: "MagiAgent", dependencies: ["MagiChat", "MagiEngine", "MagiTokenizer", "MagiTools", "MagiJSON"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiTools", "CEdit", "CPNG",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiAgent", "MagiRender", "MagiTools", "CEdit", "CPNG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -54,7 +56,8 @@ let package = Package(
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiAgentTests", dependencies: ["MagiAgent", "MagiChat", "MagiEngine", "MagiTools", "MagiJSON"]),
+        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI", "MagiAgent"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 
@@ -70,12 +71,12 @@ struct RemoteAgentModel: AgentModel {
     /// checked against it, as the server says nothing of whether it closed its structure.
     let answerGrammar: Grammar?
 
-    func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
+    func reply(to conversation: Conversation, stop: StopFlag,
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
         var options = options
         // `required` applies to the turn's first reply; after the results the model may answer.
         if conversation.messages.last?.role != .user { options.requiresToolCall = false }
-        let reply = try await client.reply(to: conversation, options: options, shouldStop: shouldStop, output: output)
+        let reply = try await client.reply(to: conversation, options: options, shouldStop: { stop.isStopped }, output: output)
         let reason: StopReason
         switch reply.finishReason {
         case _ where reply.wasStopped: reason = .cancelled

@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 import MagiTools
@@ -131,7 +132,7 @@ struct REPL {
             next.leaveOut(fit.reduction.droppedTurns)
             let output = TurnOutput(think: settings.think, json: json, mentionsThinkShow: true)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
-                                                               shouldStop: { InterruptSignal.count != interruptsBefore },
+                                                               stop: StopFlag(when: { InterruptSignal.count != interruptsBefore }),
                                                                output: output.handle)
             output.finish(summary: reply.summary, backend: backend, interrupted: reply.wasInterrupted)
             if reply.wasInterrupted && !json {
@@ -444,7 +445,7 @@ struct REPL {
             let interruptsBefore = InterruptSignal.count
             let model = backend.replier(sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens, constraint: nil,
                                         constrainsToolCalls: false, requiresCall: false)
-            let reply = try await model.reply(to: fit.conversation, shouldStop: { InterruptSignal.count != interruptsBefore },
+            let reply = try await model.reply(to: fit.conversation, stop: StopFlag(when: { InterruptSignal.count != interruptsBefore }),
                                               output: { [style, json] event in
                                                   guard case let .text(piece) = event else { return }
                                                   if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.writeFormatted(style.dim(piece)) }
