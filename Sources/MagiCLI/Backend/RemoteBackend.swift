@@ -18,7 +18,29 @@ struct RemoteBackend: ChatBackend {
     var modelName: String { "\(client.model) at \(client.baseURL)" }
     var contextUsed: Int? { nil }
     var defaultSystemMessage: String? { nil }
-    var localTurn: ChatTurn? { nil }
+    var shortName: String { modelName }
+    var cache: InferenceSession? { nil }
+    var imageRefusal: String? { nil }
+
+    func resized(to size: Int) -> BackendChange {
+        var next = self
+        next.contextSize = size
+        return BackendChange(backend: next, confirmation: "ctx is now \(size): conversations are fitted into it before they are sent")
+    }
+
+    func switched(to model: String, contextSize: Int?, system: String?, loaded: (LocalModel) -> Void) -> BackendChange {
+        var next = self
+        next.client.model = model
+        return BackendChange(backend: next, confirmation: "now on \(next.modelName)")
+    }
+
+    func details(_ subject: ShowSubject) -> String {
+        "\(modelName): a remote model; its server knows its details (context here: \(contextSize) tokens)"
+    }
+
+    func cacheReport(for conversation: Conversation) -> String {
+        "token counts are estimates: the server's tokenizer is not at hand"
+    }
 
     /// Magistral's card settings when the model's name says Magistral.
     var recommendedSampling: SamplingParameters? {
