@@ -43,12 +43,14 @@ let package = Package(
         .target(name: "MagiTools", dependencies: [
             "MagiHTTP", "MagiJSON", "MagiSchema", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
         ]),
+        // The chat turn: prompt tokens, generation under a constraint, tool-call grammars, the agent loop.
+        .target(name: "MagiAgent", dependencies: ["MagiChat", "MagiEngine", "MagiTokenizer", "MagiSchema", "MagiTools", "MagiJSON"]),
         // Streaming Markdown and LaTeX to ANSI for the terminal.
         .target(name: "MagiRender", dependencies: ["CCmark"]),
         .executableTarget(
             name: "MagiCLI",
             dependencies: [
-                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiRender", "MagiSchema", "MagiTools", "CEdit", "CPNG",
+                "MagiEngine", "MagiTokenizer", "MagiChat", "MagiAgent", "MagiRender", "MagiSchema", "MagiTools", "CEdit", "CPNG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -66,7 +68,8 @@ let package = Package(
         .testTarget(name: "MagiChatTests", dependencies: ["MagiChat"], exclude: ["Fixtures"]),
         .testTarget(name: "MagiRenderTests", dependencies: ["MagiRender"]),
         .testTarget(name: "MagiToolsTests", dependencies: ["MagiTools"], exclude: ["Fixtures"]),
-        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI"], exclude: ["Fixtures"]),
+        .testTarget(name: "MagiAgentTests", dependencies: ["MagiAgent", "MagiChat", "MagiEngine", "MagiTools", "MagiJSON"]),
+        .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI", "MagiAgent"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 import MagiTokenizer
@@ -199,7 +200,7 @@ struct Magi: AsyncParsableCommand {
         // Only the REPL on a terminal can ask before a call runs; elsewhere calls need --yes or --allow-tool.
         let tools = toolOptions.setup(registry: registry, countTokens: countTokens,
                                       ask: interactive && !toolOptions.allowAll ? TerminalPermissionPrompt.ask : nil)
-        let (session, resumed) = try openSession(model: backend.modelName, cache: backend.localTurn?.session, autosaving: interactive)
+        let (session, resumed) = try openSession(model: backend.modelName, cache: backend.cache, autosaving: interactive)
         let settings = REPLSettings(options: sampling, recommended: backend.recommendedSampling, verbose: verbose, think: think)
         let mode: REPL.Mode = question != nil ? .oneShot : script.map { .script($0, keepGoing: keepGoing) } ?? .interactive
         var repl = REPL(backend: backend, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,

@@ -69,18 +69,22 @@ public struct GenerationRequest: Sendable {
 }
 
 extension InferenceSession {
-    /// Generates tokens on a dedicated thread and streams them. Cancelling the consuming task (or
-    /// dropping the stream) stops generation before the next token.
+    /// Generates tokens on a dedicated thread and streams them: every sampled token, then one
+    /// ``GenerationEvent/finished(_:)`` once the loop has ended (so the session is free again).
+    /// Generation stops before the next token when `stop` is set, or when the consumer drops the
+    /// stream or its task is cancelled; the summary then says ``StopReason/cancelled``.
     ///
     /// `sampler` defaults to the chain built from `request.sampling`; pass one to add a constraint.
-    public func generate(_ request: GenerationRequest, sampler: Sampler? = nil) -> AsyncThrowingStream<GenerationEvent, Error> {
-        let stopFlag = StopFlag()
+    public func generate(_ request: GenerationRequest, sampler: Sampler? = nil,
+                         stop: StopFlag = StopFlag()) -> AsyncThrowingStream<GenerationEvent, Error> {
+        // The consumer's leaving stops this generation only, never the caller's flag.
+        let abandoned = StopFlag()
         return AsyncThrowingStream { continuation in
-            continuation.onTermination = { _ in stopFlag.stop() }
+            continuation.onTermination = { _ in abandoned.stop() }
             let thread = Thread { [self] in
                 do {
                     let summary = try self.runGeneration(request, sampler: sampler ?? Sampler(request.sampling),
-                                                         shouldStop: { stopFlag.isStopped }) { token in
+                                                         shouldStop: { abandoned.isStopped || stop.isStopped }) { token in
                         continuation.yield(.token(token))
                     }
                     continuation.yield(.finished(summary))
@@ -153,11 +157,23 @@ extension InferenceSession {
     }
 }
 
-/// A flag set from any thread and polled by the generation loop.
-final class StopFlag: Sendable {
+/// Set once, from any thread, to stop a generation, a turn or the tools it runs; polled before
+/// every prompt batch and every token. A flag made with a condition is also set while it holds
+/// (the REPL's: a Ctrl-C since the turn began).
+public final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
-    func stop() { flag.store(true, ordering: .releasing) }
-    var isStopped: Bool { flag.load(ordering: .acquiring) }
+    private let condition: (@Sendable () -> Bool)?
+
+    /// A flag set only by ``stop()``, or also whenever `condition` returns true.
+    public init(when condition: (@Sendable () -> Bool)? = nil) {
+        self.condition = condition
+    }
+
+    /// Sets the flag; it stays set.
+    public func stop() { flag.store(true, ordering: .releasing) }
+
+    /// Whether the flag was set (or its condition holds).
+    public var isStopped: Bool { flag.load(ordering: .acquiring) || condition?() == true }
 }
 
 extension Duration {

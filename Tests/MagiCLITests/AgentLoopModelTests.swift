@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 import MagiTools
@@ -26,7 +27,7 @@ import Testing
         let model = LocalAgentModel(turn: turn, sampling: .greedy, maxTokens: 60, answerConstraint: nil, constrainsToolCalls: true,
                                     requiresCall: true)
         let log = EventLog()
-        let result = try await setup.loop(model: model).run(after: [.user("What is 17 + 25? Use the add tool.")], shouldStop: { false },
+        let result = try await setup.loop(model: model).run(after: [.user("What is 17 + 25? Use the add tool.")], stop: StopFlag(),
                                                             output: { log.add($0) })
         let call = try #require(result.messages.first?.toolCalls.first)
         #expect(call.name == "add")

@@ -1,5 +1,7 @@
 import Foundation
+import MagiAgent
 import MagiChat
+import MagiEngine
 import MagiTools
 import Testing
 @testable import MagiCLI
@@ -13,7 +15,7 @@ final class ScriptedModel: AgentModel, @unchecked Sendable {
 
     init(_ script: [ChatMessage]) { self.script = script }
 
-    func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
+    func reply(to conversation: Conversation, stop: StopFlag,
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
         let message = lock.withLock { () -> ChatMessage in
             seen.append(conversation)
@@ -71,7 +73,7 @@ final class EventLog: @unchecked Sendable {
         let call = ToolCall(id: "abc123XYZ", name: "add", arguments: #"{"a": 2, "b": 40}"#)
         let model = ScriptedModel([.assistant("", toolCalls: [call]), .assistant("2 + 40 = 42.")])
         let log = EventLog()
-        let turn = try await loop(model).run(after: [.user("What is 2 + 40?")], shouldStop: { false }, output: { log.add($0) })
+        let turn = try await loop(model).run(after: [.user("What is 2 + 40?")], stop: StopFlag(), output: { log.add($0) })
         #expect(turn.answer == "2 + 40 = 42.")
         #expect(turn.messages == [.assistant("", toolCalls: [call]), .toolResult("42", callID: "abc123XYZ", name: "add"), .assistant("2 + 40 = 42.")])
         #expect(model.seen.count == 2)
@@ -85,7 +87,7 @@ final class EventLog: @unchecked Sendable {
                      ToolCall(id: "2", name: "multiply", arguments: "{}"),
                      ToolCall(id: "3", name: "lookup", arguments: "{}")]
         let model = ScriptedModel([.assistant("", toolCalls: calls), .assistant("Sorry.")])
-        let turn = try await loop(model).run(after: [.user("?")], shouldStop: { false }, output: { _ in })
+        let turn = try await loop(model).run(after: [.user("?")], stop: StopFlag(), output: { _ in })
         #expect(turn.messages[1...3].map(\.content) == [
             "error: invalid arguments: arguments.a should be integer, not string",
             "error: no tool named 'multiply'; the tools are: add, lookup",
@@ -96,7 +98,7 @@ final class EventLog: @unchecked Sendable {
 
     @Test func resultsAreTrimmedToTheBudget() async throws {
         let model = ScriptedModel([.assistant("", toolCalls: [ToolCall(id: "1", name: "lookup", arguments: "{}")]), .assistant("Done.")])
-        let turn = try await loop(model, permissions: ToolPermissions(allowAll: true)).run(after: [.user("?")], shouldStop: { false }, output: { _ in })
+        let turn = try await loop(model, permissions: ToolPermissions(allowAll: true)).run(after: [.user("?")], stop: StopFlag(), output: { _ in })
         #expect(turn.messages[1].content.hasSuffix("[result trimmed to 50 of 500 tokens]"))
     }
 
@@ -104,7 +106,7 @@ final class EventLog: @unchecked Sendable {
         let call = ToolCall(id: "1", name: "add", arguments: #"{"a": 1, "b": 1}"#)
         let model = ScriptedModel(Array(repeating: .assistant("", toolCalls: [call]), count: 5))
         let log = EventLog()
-        let turn = try await loop(model, maxSteps: 3).run(after: [.user("?")], shouldStop: { false }, output: { log.add($0) })
+        let turn = try await loop(model, maxSteps: 3).run(after: [.user("?")], stop: StopFlag(), output: { log.add($0) })
         #expect(model.seen.count == 3)
         #expect(turn.messages.count == 5)
         #expect(log.lines.last == "notice: stopped after 3 steps: the model was still calling tools (raise --max-tool-steps)")
@@ -113,7 +115,7 @@ final class EventLog: @unchecked Sendable {
     @Test func withoutToolsACallIsOnlyReported() async throws {
         let model = ScriptedModel([.assistant("", toolCalls: [ToolCall(id: "1", name: "add", arguments: "{}")])])
         let log = EventLog()
-        _ = try await loop(model, tools: []).run(after: [.user("?")], shouldStop: { false }, output: { log.add($0) })
+        _ = try await loop(model, tools: []).run(after: [.user("?")], stop: StopFlag(), output: { log.add($0) })
         #expect(log.lines == ["notice: the model called add, but no tools are enabled (see --tools)"])
     }
 }
@@ -121,13 +123,13 @@ final class EventLog: @unchecked Sendable {
 /// A model whose first reply streams a call the parser could not read.
 struct BrokenCallModel: AgentModel {
     let scripted: ScriptedModel
-    func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
+    func reply(to conversation: Conversation, stop: StopFlag,
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
         if conversation.messages.count == 1 {
             output(.malformedToolCall(MalformedToolCall(text: #"{"name": "add", "arguments": {"a": 1"#, reason: "unterminated object")))
             return AgentReply(message: .assistant(""), wasInterrupted: false, summary: nil)
         }
-        return try await scripted.reply(to: conversation, shouldStop: shouldStop, output: output)
+        return try await scripted.reply(to: conversation, stop: stop, output: output)
     }
 }
 
@@ -136,7 +138,7 @@ struct BrokenCallModel: AgentModel {
         let scripted = ScriptedModel([.assistant("Let me fix that.")])
         let loop = AgentLoop(model: BrokenCallModel(scripted: scripted), runner: ToolRunner(registry: ToolRegistry([AdderTool()])),
                              permissions: ToolPermissions(), trimmer: nil, maxSteps: 3)
-        let turn = try await loop.run(after: [.user("1+?")], shouldStop: { false }, output: { _ in })
+        let turn = try await loop.run(after: [.user("1+?")], stop: StopFlag(), output: { _ in })
         let call = try #require(turn.messages.first?.toolCalls.first)
         #expect(call.name == "add" && call.arguments == #"{"name": "add", "arguments": {"a": 1"#)
         #expect(turn.messages[1] == .toolResult("error: the call could not be read (unterminated object); write it again as valid JSON",
@@ -180,7 +182,7 @@ struct MeetingTool: Tool {
         let tool = MeetingTool(rendezvous: Rendezvous(expected: 3))
         let loop = AgentLoop(model: ScriptedModel([.assistant("", toolCalls: calls), .assistant("Done.")]),
                              runner: ToolRunner(registry: ToolRegistry([tool])), permissions: ToolPermissions(), trimmer: nil, maxSteps: 2)
-        let turn = try await loop.run(after: [.user("?")], shouldStop: { false }, output: { _ in })
+        let turn = try await loop.run(after: [.user("?")], stop: StopFlag(), output: { _ in })
         #expect(turn.messages[1...3].map(\.content) == ["met", "met", "met"])
         #expect(turn.messages[1...3].map(\.toolCallID) == ["1", "2", "3"])
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 import MagiTools

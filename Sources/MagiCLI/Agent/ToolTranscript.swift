@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiTools
 

@@ -1,10 +1,10 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 
-/// Where replies come from: the engine in this process (``ChatTurn``) or an OpenAI-compatible
-/// server (``RemoteBackend``). The REPL, `-p`, pipes and scripts see only this; what only the
-/// local engine has (its KV cache, its file) they reach through ``localTurn``.
+/// Where replies come from: the engine in this process (``ChatTurn``, see LocalBackend.swift) or an
+/// OpenAI-compatible server (``RemoteBackend``). The REPL, `-p`, pipes and scripts see only this.
 protocol ChatBackend {
     /// The model as banners and `/model` name it: its file's path, or NAME at URL.
     var modelName: String { get }
@@ -16,8 +16,26 @@ protocol ChatBackend {
     var recommendedSampling: SamplingParameters? { get }
     /// The chat template's own system message, if any.
     var defaultSystemMessage: String? { get }
-    /// The local engine's turn; nil for a remote model.
-    var localTurn: ChatTurn? { get }
+    /// The model as the REPL's banner names it: its file's name, or NAME at URL.
+    var shortName: String { get }
+    /// The KV cache a session saves and restores beside the conversation; nil for a remote model.
+    var cache: InferenceSession? { get }
+    /// Why `/image` cannot attach a picture for this model, or nil when it can.
+    var imageRefusal: String? { get }
+
+    /// The backend with a window of `size` tokens (`/set ctx`).
+    func resized(to size: Int) -> BackendChange
+    /// The backend on another model (`/model NAME`): a path or alias for the local engine, a name the
+    /// server knows for a remote one. `contextSize` is the window asked for, `system` the system message
+    /// (what `--context-shift` keeps); `loaded` is told of a model file once it is read in.
+    ///
+    /// - Throws: when the model cannot be loaded.
+    func switched(to model: String, contextSize: Int?, system: String?, loaded: (LocalModel) -> Void) throws -> BackendChange
+    /// What `/show info`, `/show template` and `/show license` print.
+    func details(_ subject: ShowSubject) -> String
+    /// One line for `/context` on the prompt `conversation`: how much of it the KV cache holds, or
+    /// that the counts are estimates.
+    func cacheReport(for conversation: Conversation) throws -> String
 
     /// The model that writes one turn's replies.
     func replier(sampling: SamplingParameters, maxTokens: Int?, constraint: AnswerConstraint?, constrainsToolCalls: Bool,
@@ -49,16 +67,14 @@ extension ChatBackend {
     }
 }
 
-extension ChatTurn: ChatBackend {
-    var modelName: String { model.path }
-    var contextSize: Int { session.contextSize }
-    var contextUsed: Int? { session.tokens.count }
-    var defaultSystemMessage: String? { model.template.defaultSystemMessage?.content }
-    var localTurn: ChatTurn? { self }
-
-    func replier(sampling: SamplingParameters, maxTokens: Int?, constraint: AnswerConstraint?, constrainsToolCalls: Bool,
-                 requiresCall: Bool) -> any AgentModel {
-        LocalAgentModel(turn: self, sampling: sampling, maxTokens: maxTokens, answerConstraint: constraint?.grammar,
-                        constrainsToolCalls: constrainsToolCalls, requiresCall: requiresCall)
-    }
+/// A backend after `/set ctx` or `/model`, with what to tell the user.
+struct BackendChange {
+    var backend: any ChatBackend
+    /// The window the new backend chose, when it chose one (a local model's limits); nil: as asked.
+    var window: Int?
+    /// Warnings about the choice (a window capped by memory, say), one line each.
+    var notices: [String] = []
+    /// The line confirming the change.
+    var confirmation: String
 }
+

@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 
@@ -17,7 +18,29 @@ struct RemoteBackend: ChatBackend {
     var modelName: String { "\(client.model) at \(client.baseURL)" }
     var contextUsed: Int? { nil }
     var defaultSystemMessage: String? { nil }
-    var localTurn: ChatTurn? { nil }
+    var shortName: String { modelName }
+    var cache: InferenceSession? { nil }
+    var imageRefusal: String? { nil }
+
+    func resized(to size: Int) -> BackendChange {
+        var next = self
+        next.contextSize = size
+        return BackendChange(backend: next, confirmation: "ctx is now \(size): conversations are fitted into it before they are sent")
+    }
+
+    func switched(to model: String, contextSize: Int?, system: String?, loaded: (LocalModel) -> Void) -> BackendChange {
+        var next = self
+        next.client.model = model
+        return BackendChange(backend: next, confirmation: "now on \(next.modelName)")
+    }
+
+    func details(_ subject: ShowSubject) -> String {
+        "\(modelName): a remote model; its server knows its details (context here: \(contextSize) tokens)"
+    }
+
+    func cacheReport(for conversation: Conversation) -> String {
+        "token counts are estimates: the server's tokenizer is not at hand"
+    }
 
     /// Magistral's card settings when the model's name says Magistral.
     var recommendedSampling: SamplingParameters? {
@@ -70,12 +93,12 @@ struct RemoteAgentModel: AgentModel {
     /// checked against it, as the server says nothing of whether it closed its structure.
     let answerGrammar: Grammar?
 
-    func reply(to conversation: Conversation, shouldStop: @escaping @Sendable () -> Bool,
+    func reply(to conversation: Conversation, stop: StopFlag,
                output: @escaping @Sendable (StreamEvent) -> Void) async throws -> AgentReply {
         var options = options
         // `required` applies to the turn's first reply; after the results the model may answer.
         if conversation.messages.last?.role != .user { options.requiresToolCall = false }
-        let reply = try await client.reply(to: conversation, options: options, shouldStop: shouldStop, output: output)
+        let reply = try await client.reply(to: conversation, options: options, shouldStop: { stop.isStopped }, output: output)
         let reason: StopReason
         switch reply.finishReason {
         case _ where reply.wasStopped: reason = .cancelled

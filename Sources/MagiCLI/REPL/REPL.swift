@@ -1,4 +1,5 @@
 import Foundation
+import MagiAgent
 import MagiChat
 import MagiEngine
 import MagiTools
@@ -72,8 +73,7 @@ struct REPL {
             InterruptSignal.install()
             TerminalRestorer.install()
             lines = LineEditor(historyPath: Self.historyPath, completion: SlashCommand.completion(before:word:))
-            let name = backend.localTurn.map { ($0.model.path as NSString).lastPathComponent } ?? backend.modelName
-            StandardError.write("magi: \(name) — /help for commands, \"\"\" for several lines, Ctrl-D to quit\n")
+            StandardError.write("magi: \(backend.shortName) — /help for commands, \"\"\" for several lines, Ctrl-D to quit\n")
         case .script(let script, _):
             lines = script
             input.skipsComments = true
@@ -131,7 +131,7 @@ struct REPL {
             next.leaveOut(fit.reduction.droppedTurns)
             let output = TurnOutput(think: settings.think, json: json, mentionsThinkShow: true)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
-                                                               shouldStop: { InterruptSignal.count != interruptsBefore },
+                                                               stop: StopFlag(when: { InterruptSignal.count != interruptsBefore }),
                                                                output: output.handle)
             output.finish(summary: reply.summary, backend: backend, interrupted: reply.wasInterrupted)
             if reply.wasInterrupted && !json {
@@ -177,24 +177,11 @@ struct REPL {
             conversation.system = text
             writeDimmed("system message set")
         case .set(.contextSize(let size)):
-            guard let turn = backend.localTurn else {
-                if var remote = backend as? RemoteBackend {
-                    remote.contextSize = size
-                    backend = remote
-                }
-                settings.apply(.contextSize(size))
-                writeDimmed("ctx is now \(size): conversations are fitted into it before they are sent")
-                break
-            }
-            let old = turn.session
-            let window = ContextWindow(requested: size, model: turn.model.model,
-                                       recommended: turn.model.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
-            for text in window.notices { notice(text) }
-            backend = ChatTurn(model: turn.model, session: InferenceSession(model: turn.model.model, contextSize: window.size,
-                                                                             threads: old.threadCount, cacheType: old.cacheType),
-                               contextShiftKeep: turn.contextShiftKeep)
-            settings.apply(.contextSize(window.size))
-            writeDimmed("ctx is now \(window.size); the next turn prefills the conversation again")
+            let change = backend.resized(to: size)
+            for text in change.notices { notice(text) }
+            backend = change.backend
+            settings.apply(.contextSize(backend.contextSize))
+            writeDimmed(change.confirmation)
         case .set(.format(let spec)):
             do {
                 answerConstraint = try AnswerFormat.constraint(for: spec)
@@ -229,7 +216,7 @@ struct REPL {
                 let sessionName = try SessionName(name)
                 var target = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
                 target.name = sessionName
-                try target.save(conversation, cache: backend.localTurn?.session)
+                try target.save(conversation, cache: backend.cache)
                 session = target
                 writeDimmed("saved \(conversation.exchanges.count) exchanges as \(name); later turns autosave to it")
             } catch {
@@ -239,7 +226,7 @@ struct REPL {
             do {
                 let sessionName = try SessionName(name)
                 var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
-                let loaded = try slot.load(sessionName, cache: backend.localTurn?.session)
+                let loaded = try slot.load(sessionName, cache: backend.cache)
                 endStatefulTools()
                 conversation = loaded.conversation
                 slot.name = sessionName
@@ -269,14 +256,9 @@ struct REPL {
                 let usage = try ContextUsage(of: messages, contextSize: backend.contextSize, measure: backend.measure)
                 let outside = conversation.leftOut + fit.reduction.droppedTurns
                 let leftOut = outside > 0 ? "; \(outside) oldest exchanges left out (kept in the session)" : ""
-                if let turn = backend.localTurn {
-                    let cached = turn.session.commonPrefixLength(with: try turn.model.promptTokens(for: messages))
-                    write(usage.table + "\n")
-                    writeDimmed("the KV cache holds \(turn.session.tokens.count) tokens; the next turn reuses \(cached) of them" + leftOut)
-                } else {
-                    write(usage.table + "\n")
-                    writeDimmed("token counts are estimates: the server's tokenizer is not at hand" + leftOut)
-                }
+                let cache = try backend.cacheReport(for: messages)
+                write(usage.table + "\n")
+                writeDimmed(cache + leftOut)
             } catch {
                 report("\(error)")
             }
@@ -312,18 +294,11 @@ struct REPL {
         case .model(nil):
             write(backend.modelName + "\n")
         case .model(let name?):
-            if var remote = backend as? RemoteBackend {
-                remote.client.model = name
-                backend = remote
-                session?.model = remote.modelName
-                writeDimmed("now on \(remote.modelName)")
-            } else {
-                switchModel(to: name)
-            }
+            switchModel(to: name)
         case .image(let path):
             guard FileManager.default.fileExists(atPath: UserFolders().expandingTilde(path)) else { report("\(path): no such file"); break }
-            if let turn = backend.localTurn {
-                report("\((turn.model.path as NSString).lastPathComponent) has no vision: it reads text only, so /image cannot attach \(path)")
+            if let refusal = backend.imageRefusal {
+                report("\(refusal) \(path)")
                 break
             }
             do {
@@ -343,25 +318,18 @@ struct REPL {
         tools.runner.registry.tools.compactMap { $0 as? any StatefulTool }.forEach { $0.end() }
     }
 
-    /// `/model PATH|ALIAS`: loads another model and goes on with the conversation in its chat format.
-    private mutating func switchModel(to path: String) {
+    /// `/model NAME`: another model file or alias (local), or another model on the server (remote);
+    /// the conversation goes on in its chat format.
+    private mutating func switchModel(to name: String) {
         do {
-            let local = try ModelLoader.load(UserFolders().expandingTilde(path))
-            if case .interactive = mode { LoadProgress.readIn(local) }
-            guard let turn = backend.localTurn else { return }
-            let old = turn.session
-            let window = ContextWindow(requested: settings.contextSize, model: local.model,
-                                       recommended: local.template.format.flatMap(RecommendedSettings.forFormat), cacheType: old.cacheType)
-            for text in window.notices { notice(text) }
-            let contextSize = window.size
-            var next = ChatTurn(model: local, session: InferenceSession(model: local.model, contextSize: contextSize, threads: old.threadCount,
-                                                                       cacheType: old.cacheType))
-            if turn.contextShiftKeep != nil { next.contextShiftKeep = next.systemPromptLength(system: conversation.system) }
-            backend = next
-            settings.contextSize = contextSize
-            session?.model = local.path
-            writeDimmed("now on \((local.path as NSString).lastPathComponent) (\(local.template.format?.rawValue ?? "unrecognised") chat format, "
-                            + "context \(contextSize)); the conversation goes on in its format")
+            let change = try backend.switched(to: name, contextSize: settings.contextSize, system: conversation.system) { [mode] local in
+                if case .interactive = mode { LoadProgress.readIn(local) }
+            }
+            for text in change.notices { notice(text) }
+            backend = change.backend
+            if let window = change.window { settings.contextSize = window }
+            session?.model = backend.modelName
+            writeDimmed(change.confirmation)
         } catch {
             report("\(error)")
         }
@@ -372,37 +340,7 @@ struct REPL {
         case .params: return settings.listing
         case .system: return conversation.system ?? backend.defaultSystemMessage.map { "(the template's) " + $0 } ?? "(none)"
         case .info, .template, .license:
-            guard let turn = backend.localTurn else {
-                return "\(backend.modelName): a remote model; its server knows its details (context here: \(backend.contextSize) tokens)"
-            }
-            return Self.details(subject, of: turn)
-        }
-    }
-
-    /// `/show info|template|license` of the local model: what its file and session say.
-    private static func details(_ subject: ShowSubject, of turn: ChatTurn) -> String {
-        let model = turn.model
-        switch subject {
-        case .params, .system:
-            preconditionFailure("/show \(subject) is answered without the model file")
-        case .info:
-            let c = model.model.shape
-            return """
-                model          \(model.path)
-                architecture   \(c.architecture), \(c.layerCount) layers, embedding \(c.embeddingSize), \(c.headCount) heads (\(c.kvHeadCount) for keys and values)
-                weights        \(model.model.weightBytes / 1_000_000) MB
-                vocabulary     \(c.vocabularySize) tokens
-                context        \(turn.session.tokens.count) of \(turn.session.contextSize) tokens in use (trained on \(c.contextLength))
-                chat format    \(model.template.format?.rawValue ?? "not recognised")
-                threads        \(turn.session.threadCount)
-                """
-        case .template:
-            return "format: \(model.template.format?.rawValue ?? "not recognised")\n" + (model.template.source ?? "(the model file has no chat template)")
-        case .license:
-            let metadata = model.model.file.metadata
-            let name = metadata["general.license.name"]?.stringValue, link = metadata["general.license.link"]?.stringValue
-            guard let license = metadata["general.license"]?.stringValue ?? name else { return "(the model file names no license)" }
-            return ([license, name == license ? nil : name, link].compactMap { $0 }).joined(separator: "\n")
+            return backend.details(subject)
         }
     }
 
@@ -444,7 +382,7 @@ struct REPL {
             let interruptsBefore = InterruptSignal.count
             let model = backend.replier(sampling: settings.samplingForNextAnswer(), maxTokens: settings.maxTokens, constraint: nil,
                                         constrainsToolCalls: false, requiresCall: false)
-            let reply = try await model.reply(to: fit.conversation, shouldStop: { InterruptSignal.count != interruptsBefore },
+            let reply = try await model.reply(to: fit.conversation, stop: StopFlag(when: { InterruptSignal.count != interruptsBefore }),
                                               output: { [style, json] event in
                                                   guard case let .text(piece) = event else { return }
                                                   if json { JSONEvents.emit(.stream(event)) } else { StandardOutput.writeFormatted(style.dim(piece)) }
@@ -470,7 +408,7 @@ struct REPL {
     /// Saves the conversation (and the KV cache, when small) to the current session, reporting a
     /// failure in one line.
     private mutating func autosave() {
-        do { try session?.save(conversation, cache: backend.localTurn?.session) } catch { report("autosave: \(error)") }
+        do { try session?.save(conversation, cache: backend.cache) } catch { report("autosave: \(error)") }
     }
 
     /// What a command prints: on standard output (control characters written out on a terminal, as

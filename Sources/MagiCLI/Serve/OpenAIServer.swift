@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import MagiAgent
 import MagiChat
 import MagiEngine
 import Synchronization
@@ -161,12 +162,12 @@ struct OpenAIServer: Sendable {
                     let model = LocalAgentModel(turn: turn, sampling: request.sampling, maxTokens: request.maxTokens ?? maxTokens,
                                                 answerConstraint: request.responseFormat, constrainsToolCalls: constrainsToolCalls,
                                                 requiresCall: request.requiresToolCall)
-                    let reply = try await model.reply(to: conversation, shouldStop: stop.isSet) { continuation.yield($0) }
+                    let reply = try await model.reply(to: conversation, stop: stop) { continuation.yield($0) }
                     return reply.summary
                 }
                 let tokens = try turn.promptTokens(for: [], rawText: request.prompt ?? "")
                 let reply = try await turn.generate(prompt: tokens, sampling: request.sampling, maxTokens: request.maxTokens ?? maxTokens,
-                                                    constraint: request.responseFormat.map { .whole($0) }, shouldStop: stop.isSet,
+                                                    constraint: request.responseFormat.map { .whole($0) }, stop: stop,
                                                     output: { continuation.yield($0) })
                 return reply.summary
             }
@@ -177,7 +178,7 @@ struct OpenAIServer: Sendable {
                 guard sendError == nil else { return }
                 do { try await send(piece) } catch {
                     sendError = error
-                    stop.set()
+                    stop.stop()
                 }
             }
             for await event in events {
@@ -186,7 +187,7 @@ struct OpenAIServer: Sendable {
                     let passed = stops.pass(text)
                     if stops.isStopped {
                         outcome.endedByStopSequence = true
-                        stop.set()
+                        stop.stop()
                     }
                     if !passed.isEmpty { await deliver(.content(passed)) }
                 case .reasoning(let text):
@@ -246,13 +247,6 @@ struct CompletionOutcome {
 private final class Collected: @unchecked Sendable {
     var pieces: [AnswerPiece] = []
     func add(_ piece: AnswerPiece) { pieces.append(piece) }
-}
-
-/// Set once to stop a generation; read by the engine's thread before each token.
-final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    @Sendable func isSet() -> Bool { value.load(ordering: .relaxed) }
 }
 
 /// The JSON of a completion in OpenAI's shapes: a whole response, or the chunks of a stream.

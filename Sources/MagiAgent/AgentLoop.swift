@@ -7,17 +7,25 @@ import MagiTools
 /// or refused, run under its time limit, and its result (or error) appended in the chat format's
 /// tool-result form; then the model goes on — until it answers without calling, the user stops the
 /// turn, or ``maxSteps`` replies have been generated.
-struct AgentLoop: Sendable {
-    let model: any AgentModel
-    let runner: ToolRunner
-    let permissions: ToolPermissions
+public struct AgentLoop: Sendable {
+    public let model: any AgentModel
+    public let runner: ToolRunner
+    public let permissions: ToolPermissions
     /// Cuts long results to the token budget; nil keeps them whole.
-    let trimmer: ToolResultTrimmer?
+    public let trimmer: ToolResultTrimmer?
     /// The most replies generated in one turn (so at most `maxSteps - 1` rounds of tool calls).
-    let maxSteps: Int
+    public let maxSteps: Int
+
+    public init(model: any AgentModel, runner: ToolRunner, permissions: ToolPermissions, trimmer: ToolResultTrimmer?, maxSteps: Int) {
+        self.model = model
+        self.runner = runner
+        self.permissions = permissions
+        self.trimmer = trimmer
+        self.maxSteps = maxSteps
+    }
 
     /// The tools as the chat format offers them.
-    var toolDefinitions: [ToolDefinition] {
+    public var toolDefinitions: [ToolDefinition] {
         runner.registry.tools.map { tool in
             ToolDefinition(name: tool.name, description: tool.description,
                            parameters: (try? JSONValue(parsing: tool.parametersSchema)) ?? .object([]))
@@ -27,16 +35,16 @@ struct AgentLoop: Sendable {
     /// Runs the turn after `messages` (which end with the user's message).
     ///
     /// - Parameters:
-    ///   - shouldStop: polled while generating and while tools run (Ctrl-C).
+    ///   - stop: polled while generating and while tools run (Ctrl-C).
     ///   - output: the reply's text, reasoning and calls as they stream, and the loop's own events.
     /// - Throws: what the model throws (a prompt too long for the context window, say).
-    func run(after messages: [ChatMessage], shouldStop: @escaping @Sendable () -> Bool,
-             output: @escaping @Sendable (AgentEvent) -> Void) async throws -> AgentTurn {
+    public func run(after messages: [ChatMessage], stop: StopFlag,
+                    output: @escaping @Sendable (AgentEvent) -> Void) async throws -> AgentTurn {
         var conversation = Conversation(messages: messages, tools: toolDefinitions)
         var turn = AgentTurn()
         for step in 1...max(1, maxSteps) {
             let malformed = MalformedCalls()
-            var reply = try await model.reply(to: conversation, shouldStop: shouldStop) { event in
+            var reply = try await model.reply(to: conversation, stop: stop) { event in
                 if case .malformedToolCall(let call) = event { malformed.add(call) }
                 output(.stream(event))
             }
@@ -64,10 +72,10 @@ struct AgentLoop: Sendable {
                 ChatMessage.toolResult("error: the call could not be read (\(problem.reason)); write it again as valid JSON",
                                        callID: call.id, name: call.name)
             }
-            let results = await runCalls(readable, shouldStop: shouldStop, output: output) + unreadable
+            let results = await runCalls(readable, stop: stop, output: output) + unreadable
             turn.messages += results
             conversation.messages += results
-            if shouldStop() {
+            if stop.isStopped {
                 turn.wasInterrupted = true
                 return turn
             }
@@ -77,7 +85,7 @@ struct AgentLoop: Sendable {
 
     /// The function name in a call the parser could not read: before `[ARGS]` (Mistral), or the
     /// `"name"` member of the JSON (Hermes).
-    static func calledName(in text: String) -> String? {
+    public static func calledName(in text: String) -> String? {
         if let args = text.range(of: "[ARGS]") {
             let name = text[..<args.lowerBound].trimmingCharacters(in: .whitespaces)
             return name.isEmpty ? nil : name
@@ -91,7 +99,7 @@ struct AgentLoop: Sendable {
 
     /// Asks permission for each call in order, then runs the allowed ones in parallel; the results
     /// come back in call order.
-    private func runCalls(_ calls: [ToolCall], shouldStop: @escaping @Sendable () -> Bool,
+    private func runCalls(_ calls: [ToolCall], stop: StopFlag,
                           output: @escaping @Sendable (AgentEvent) -> Void) async -> [ChatMessage] {
         var refusals: [ToolError?] = []
         for call in calls {
@@ -106,7 +114,7 @@ struct AgentLoop: Sendable {
             for (index, call) in calls.enumerated() {
                 group.addTask { [runner] in
                     if let refusal = refusals[index] { return (index, .failure(refusal)) }
-                    return (index, await runner.run(call.name, arguments: call.arguments, shouldStop: shouldStop))
+                    return (index, await runner.run(call.name, arguments: call.arguments, shouldStop: { stop.isStopped }))
                 }
             }
             var outcomes = [Result<String, ToolError>](repeating: .failure(.cancelled), count: calls.count)
@@ -134,17 +142,20 @@ private final class MalformedCalls: @unchecked Sendable {
 }
 
 /// What a turn with tools added to the conversation.
-struct AgentTurn: Sendable {
+public struct AgentTurn: Sendable {
     /// The assistant messages and tool results, in order.
-    var messages: [ChatMessage] = []
+    public var messages: [ChatMessage] = []
     /// The text of the last reply (the answer the user reads).
-    var answer: String = ""
+    public var answer: String = ""
     /// The user stopped the turn.
-    var wasInterrupted = false
+    public var wasInterrupted = false
     /// The last reply's generation summary, when an engine generated it.
-    var summary: GenerationSummary?
+    public var summary: GenerationSummary?
 
-    mutating func add(_ reply: AgentReply) {
+    public init() {}
+
+    /// Adds `reply`: its message, its answer, whether it was stopped, its summary.
+    public mutating func add(_ reply: AgentReply) {
         messages.append(reply.message)
         answer = reply.message.content
         wasInterrupted = reply.wasInterrupted
@@ -153,7 +164,7 @@ struct AgentTurn: Sendable {
 }
 
 /// What the loop reports as it goes, for the transcript (and `--json` events later).
-enum AgentEvent: Sendable {
+public enum AgentEvent: Sendable {
     /// Reasoning, answer text or a parsed call, as the model streams it.
     case stream(StreamEvent)
     /// A call about to be checked and run.

@@ -13,23 +13,23 @@ import MagiTokenizer
 ///   `[CALL_ID]` and `[ARGS]` are control tokens, matched by id (`<[id]>`), never by their text.
 /// - Mistral v3 and v7: after the `[TOOL_CALLS]` token, a JSON array of `{"name": N, "arguments": A}`, each
 ///   with an optional `"id"` of 9 letters or digits (as ``MistralRenderer`` writes them).
-struct ToolCallGrammar {
+public struct ToolCallGrammar: Sendable {
     /// What switches the lazy constraint on.
-    let trigger: GrammarTrigger
+    public let trigger: GrammarTrigger
     /// The grammar in GBNF of what follows the trigger.
-    let gbnf: String
+    public let gbnf: String
     /// The grammar in GBNF of a reply that is calls only (for Magistral, after optional reasoning).
-    let requiredCallGBNF: String
+    public let requiredCallGBNF: String
     /// One line per tool whose schema no grammar could be made of: its arguments are left free (any
     /// JSON object), and the line says which tool and why. For the user, not the model.
-    let notices: [String]
+    public let notices: [String]
 
     /// The grammar for `tools` in `format`, or nil when there are no tools or the format (or the
     /// vocabulary, for Mistral's control tokens) has no tool calls. A tool whose schema cannot be
     /// compiled is offered with free arguments and named in ``notices``; it never refuses the others.
     ///
     /// - Throws: ``JSONSchemaError`` only when the tools' schemas, each compiling alone, fail together.
-    init?(format: ChatFormat, tools: [ToolDefinition], tokenizer: Tokenizer) throws {
+    public init?(format: ChatFormat, tools: [ToolDefinition], tokenizer: Tokenizer) throws {
         guard !tools.isEmpty, format != .llama3 else { return nil }
         var tools = tools, notices: [String] = []
         for k in tools.indices {
@@ -75,7 +75,7 @@ struct ToolCallGrammar {
     }
 
     /// The lazy grammar (after the trigger), or the grammar of a reply that must be calls.
-    func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
+    public func grammar(requiringCall: Bool = false) throws -> Grammar { try Grammar(gbnf: requiringCall ? requiredCallGBNF : gbnf) }
 
     /// Why `tool`'s schema cannot be compiled, alone and as `format` embeds it; nil when it can.
     private static func problem(compiling tool: ToolDefinition, in format: ChatFormat) -> String? {
