@@ -156,7 +156,7 @@ struct Magi: AsyncParsableCommand {
             let backend = try await RemoteOptions(remote: remote, model: modelOptions.model, apiKeyEnvironment: apiKeyEnvironment,
                                                   context: modelOptions.context?.value).backend()
             return try await chat(with: backend, question: question, images: attachments, script: script, grammar: grammar, think: think,
-                                  countTokens: RemoteBackend.estimatedTokens)
+                                  countTokens: { RemoteBackend.estimatedTokens($0) })
         }
         guard attachments.isEmpty else { throw CLIError("-i attaches images for models that accept them; the local engine reads text only (use --remote)") }
         let local = try modelOptions.load()

@@ -103,8 +103,8 @@ final class MagiRun {
         let name = UUID().uuidString.prefix(8)
         stdoutPath = harness.home + "/stdout-\(name)"
         stderrPath = harness.home + "/stderr-\(name)"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: CommandLineTests.executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAGI_") }

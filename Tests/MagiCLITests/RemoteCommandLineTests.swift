@@ -3,8 +3,8 @@ import MagiChat
 import Testing
 @testable import MagiCLI
 
-/// `magi --remote` against real OpenAI-compatible servers on loopback: `magi serve`, and llama.cpp's
-/// server when scripts/build-llamacpp has built it.
+/// `magi --remote` against OpenAI-compatible servers on loopback: `magi serve` (answers compared with
+/// the local engine's) and a scripted server that is not magi (answers known by construction).
 @Suite(.serialized) struct RemoteCommandLineTests {
     let cli = CommandLineTests()
     static let question = "What is the capital of France?"
@@ -40,6 +40,34 @@ import Testing
         let usage = events.first { $0["type"] as? String == "usage" }
         #expect(usage?["generated_tokens"] as? Int == 24 && usage?["prompt_tokens"] as? Int ?? 0 > 10, "\(events)")
         #expect(events.last?["type"] as? String == "end" && events.last?["reason"] as? String == "maxTokens")
+    }
+
+    /// Against a server that is not magi — a scripted OpenAI-compatible one whose answers are known by
+    /// construction — what it streams arrives as sent: the reasoning apart, the answer whole, a call
+    /// run here with its result (12 × 34, computed by the calculator tool) sent back for the last answer.
+    @Test func aScriptedServersAnswersArriveAsSent() throws {
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let answer = "The capital of France is **Paris**, on the Seine."
+        let plainServer = try ScriptedServer(script: [["reasoning": "France's capital: Paris.", "content": answer]], home: home)
+        defer { plainServer.stop() }
+        let plain = try cli.magi(["--remote", plainServer.url, "-p", Self.question], environment: ["HOME": home])
+        #expect(plain.status == 0 && plain.stdout == answer + "\n", "\(plain.stdout)\n\(plain.stderr)")
+        let events = Self.events(try cli.magi(["--remote", plainServer.url, "-p", Self.question, "--json"], environment: ["HOME": home]).stdout)
+        let text = { (type: String) in events.filter { $0["type"] as? String == type }.compactMap { $0["text"] as? String }.joined() }
+        #expect(text("answer") == answer && text("reasoning") == "France's capital: Paris.", "\(events)")
+        #expect(events.last?["type"] as? String == "end" && events.last?["reason"] as? String == "endOfGeneration", "\(events)")
+
+        let toolServer = try ScriptedServer(script: [["tool_call": ["name": "calculator", "arguments": #"{"expression": "12 * 34"}"#]],
+                                                     ["content": "12 × 34 = 408."]], home: home)
+        defer { toolServer.stop() }
+        let run = try cli.magi(["--remote", toolServer.url, "-p", "What is 12 * 34?", "--tools", "calculator", "--yes", "--json"],
+                               environment: ["HOME": home])
+        #expect(run.status == 0, "\(run.stderr)")
+        let turn = Self.events(run.stdout)
+        let result = turn.first { $0["type"] as? String == "tool_result" }
+        #expect(result?["name"] as? String == "calculator" && (result?["result"] as? String)?.contains(String(12 * 34)) == true, "\(turn)")
+        #expect(turn.filter { $0["type"] as? String == "answer" }.compactMap { $0["text"] as? String }.joined() == "12 × 34 = 408.", "\(turn)")
     }
 
     @Test(.enabled(if: CommandLineTests.hasModel)) func toolCallsComeBackAsTheLocalEngineMakesThem() throws {

@@ -108,7 +108,8 @@ import Testing
         let groups = ChildProcessGroups()
         groups.register(process.processIdentifier)
         let deadline = Date().addingTimeInterval(5)
-        while Self.processes(marked: marker).count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        // Until both shells have become the two sleepers (before their exec the shells carry the marker too).
+        while Self.processes(marked: marker).count != 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(Self.processes(marked: marker).count == 2)
         groups.killAll()
         #expect(groups.registered.isEmpty)

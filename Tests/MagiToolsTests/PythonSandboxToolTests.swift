@@ -242,8 +242,8 @@ final class PythonSandboxToolTests {
     @Test func foldersOfAKilledMagiAreRemovedAtTheNextStart() async throws {
         let abandoned = hostFolder + "/999999-dead"
         try FileManager.default.createDirectory(atPath: abandoned, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: abandoned + ".lock", contents: nil)
-        FileManager.default.createFile(atPath: abandoned + "/1-plot.png", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: abandoned + ".lock", contents: nil)
+        _ = FileManager.default.createFile(atPath: abandoned + "/1-plot.png", contents: Data([1, 2, 3]))
         #expect(try await run("1").get() == "result:\n1")
         #expect(!FileManager.default.fileExists(atPath: abandoned) && !FileManager.default.fileExists(atPath: abandoned + ".lock"))
     }

@@ -132,7 +132,7 @@ struct REPL {
             let output = TurnOutput(think: settings.think, json: json, mentionsThinkShow: true)
             let reply = try await tools.loop(model: model).run(after: fit.conversation.messages,
                                                                stop: StopFlag(when: { InterruptSignal.count != interruptsBefore }),
-                                                               output: output.handle)
+                                                               output: { output.handle($0) })
             output.finish(summary: reply.summary, backend: backend, interrupted: reply.wasInterrupted)
             if reply.wasInterrupted && !json {
                 writeFormatted(" " + style.dim("[interrupted]") + "\n\n")
