@@ -40,8 +40,10 @@ import Testing
         #expect(ChildHarness.survivors(marked: marker).isEmpty)
     }
 
-    /// How magi is made to end while a plugin call hangs and an MCP server runs.
-    enum Ending: String, CaseIterable { case sigterm, sighup, sigint }
+    /// How magi is made to end while a plugin call hangs and an MCP server runs. SIGKILL leaves magi
+    /// no handler to run: the kernel's death signal ends the programs magi started (`setpriv
+    /// --pdeathsig`), and magi's guardian the rest of their process groups.
+    enum Ending: String, CaseIterable { case sigterm, sighup, sigint, sigkill }
 
     @Test(.enabled(if: enabled), arguments: Ending.allCases) func nothingOutlivesMagiEndedBy(_ ending: Ending) throws {
         let harness = try ChildHarness()
@@ -57,34 +59,13 @@ import Testing
             ChildHarness.processes(marked: pluginMarker).count == 2 && ChildHarness.processes(marked: serverMarker).count == 2
         }
         #expect(started, "\(run.stderr)")
-        let signal = switch ending { case .sigterm: SIGTERM; case .sighup: SIGHUP; case .sigint: SIGINT }
-        kill(run.process.processIdentifier, signal)
-        #expect(run.wait() == 128 + signal)
-        #expect(ChildHarness.survivors(marked: pluginMarker).isEmpty)
-        #expect(ChildHarness.survivors(marked: serverMarker).isEmpty)
-    }
-
-    /// SIGKILL leaves magi no handler to run: the kernel's death signal ends the programs magi
-    /// started (`setpriv --pdeathsig`), and magi's guardian the rest of their process groups.
-    @Test(.enabled(if: enabled)) func nothingOutlivesMagiKilledWithSIGKILL() throws {
-        let harness = try ChildHarness()
-        defer { harness.remove() }
-        let (pluginMarker, serverMarker) = (ChildHarness.marker(), ChildHarness.marker())
-        try Self.addHangingPlugin(to: harness, marker: pluginMarker)
-        let server = try ScriptedServer(script: [["tool_call": ["name": "hang", "arguments": "{}"]]], home: harness.home)
-        defer { server.stop() }
-        let mcp = try harness.mcpConfig(["probe": ChildHarness.probeServer(marker: serverMarker)])
-        let run = try MagiRun(["--remote", server.url, "--mcp-config", mcp, "--tools", "hang,environment", "-p", "go"], harness: harness)
-        let started = ChildHarness.wait(seconds: 120) {
-            ChildHarness.processes(marked: pluginMarker).count == 2 && ChildHarness.processes(marked: serverMarker).count == 2
-        }
-        #expect(started, "\(run.stderr)")
         let children = ChildHarness.processes(marked: pluginMarker) + ChildHarness.processes(marked: serverMarker)
         let groups = Set(children.compactMap(ChildHarness.processGroup))
         // Each program runs in a group of its own (not magi's), which its grandchild shares.
         #expect(groups.count == 2 && !groups.contains(run.process.processIdentifier), "\(groups)")
-        kill(run.process.processIdentifier, SIGKILL)
-        #expect(run.wait() == 128 + SIGKILL)
+        let signal = switch ending { case .sigterm: SIGTERM; case .sighup: SIGHUP; case .sigint: SIGINT; case .sigkill: SIGKILL }
+        kill(run.process.processIdentifier, signal)
+        #expect(run.wait() == 128 + signal)
         #expect(ChildHarness.wait(seconds: 10) { groups.allSatisfy { ChildHarness.processes(inGroup: $0).isEmpty } }, "\(groups)")
         #expect(ChildHarness.survivors(marked: pluginMarker).isEmpty)
         #expect(ChildHarness.survivors(marked: serverMarker).isEmpty)
