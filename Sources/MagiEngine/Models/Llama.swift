@@ -31,6 +31,8 @@ private struct LlamaBlock {
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public let file: GGUFFile
     public let configuration: LlamaConfiguration
+    /// `configuration`'s sizes, made once: the session reads them on every evaluation.
+    public let shape: ModelShape
     let tokenEmbedding: WeightMatrix
     let outputNorm: [Float]
     let output: WeightMatrix
@@ -42,6 +44,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let c = try LlamaConfiguration(file: file)
         self.file = file
         configuration = c
+        shape = c.shape
         tokenEmbedding = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabularySize, columns: c.embeddingSize)
         outputNorm = try Self.vector(file, "output_norm.weight", count: c.embeddingSize)
         output = file.tensor("output.weight") == nil
@@ -71,8 +74,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
     }
-
-    public var shape: ModelShape { configuration.shape }
 
     /// Bytes of weights one decoded token reads: every matrix once, but of the token embedding only
     /// its row, unless it also serves as the output matrix.
