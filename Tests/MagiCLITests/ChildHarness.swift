@@ -139,35 +139,55 @@ final class MagiRun {
     }
 }
 
-/// `Fixtures/openai/scripted_server.py` on loopback: chat replies from a script, `GET /page` a page.
-final class ScriptedServer {
+/// A Python fixture server that listens on a free loopback port and writes it to the file named by
+/// its first argument; killed at ``stop()`` or, at the latest, after `deadline` seconds.
+final class PortFileServer {
     let process = Process()
     let port: Int
 
-    /// - Parameter script: the replies in turn (`content`, `reasoning`, `tool_call` {`name`, `arguments`}, `delay`).
-    init(script: [[String: Any]], page: String = "", home: String) throws {
+    init(python: String, script: String, arguments: [String], environment: [String: String], home: String,
+         startWithin seconds: Double, deadline: Double?) throws {
         let portFile = home + "/port-\(UUID().uuidString.prefix(8))"
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: script), as: UTF8.self)
-        process.arguments = [ChildHarness.fixtures + "/openai/scripted_server.py", portFile, json]
-        process.environment = ["PAGE_HTML": page, "PATH": "/usr/bin:/bin"]
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, portFile] + arguments
+        process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        if let deadline {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + deadline) { kill(pid, SIGKILL) }
+        }
         var port = 0
         let server = process
-        _ = ChildHarness.wait(seconds: 30) {
+        _ = ChildHarness.wait(seconds: seconds) {
             port = Int((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "") ?? 0
             return port > 0 || !server.isRunning
         }
         self.port = port
-        guard port > 0 else { stop(); throw TmuxError(message: "the scripted server did not start") }
+        guard port > 0 else { stop(); throw TmuxError(message: "\((script as NSString).lastPathComponent) did not start") }
     }
-
-    var url: String { "http://127.0.0.1:\(port)/v1" }
 
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+}
+
+/// `Fixtures/openai/scripted_server.py` on loopback: chat replies from a script, `GET /page` a page.
+final class ScriptedServer {
+    private let server: PortFileServer
+    var port: Int { server.port }
+
+    /// - Parameter script: the replies in turn (`content`, `reasoning`, `tool_call` {`name`, `arguments`}, `delay`).
+    init(script: [[String: Any]], page: String = "", home: String) throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: script), as: UTF8.self)
+        server = try PortFileServer(python: "/usr/bin/python3", script: ChildHarness.fixtures + "/openai/scripted_server.py",
+                                    arguments: [json], environment: ["PAGE_HTML": page, "PATH": "/usr/bin:/bin"], home: home,
+                                    startWithin: 30, deadline: nil)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/v1" }
+
+    func stop() { server.stop() }
 }

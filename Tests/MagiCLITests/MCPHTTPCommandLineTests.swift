@@ -103,35 +103,18 @@ import Testing
 /// `Fixtures/mcp/http_server.py` (MagiToolsTests) on loopback: a Streamable HTTP MCP server that
 /// wants `Authorization: Bearer TOKEN`.
 final class HTTPMCPServer {
-    let process = Process()
-    let port: Int
+    private let server: PortFileServer
     let token: String
+    var port: Int { server.port }
 
     init(token: String, home: String) throws {
         self.token = token
-        let portFile = home + "/mcp-port-\(UUID().uuidString.prefix(8))"
-        process.executableURL = URL(fileURLWithPath: ChildHarness.venvPython)
-        process.arguments = [ChildHarness.mcpFixtures + "/http_server.py", portFile, token]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": home]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 300) { kill(pid, SIGKILL) }
-        var port = 0
-        let server = process
-        _ = ChildHarness.wait(seconds: 60) {
-            port = Int((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "") ?? 0
-            return port > 0 || !server.isRunning
-        }
-        self.port = port
-        guard port > 0 else { stop(); throw TmuxError(message: "the HTTP MCP server did not start") }
+        server = try PortFileServer(python: ChildHarness.venvPython, script: ChildHarness.mcpFixtures + "/http_server.py",
+                                    arguments: [token], environment: ["PATH": "/usr/bin:/bin", "HOME": home], home: home,
+                                    startWithin: 60, deadline: 300)
     }
 
     var url: String { "http://127.0.0.1:\(port)/mcp" }
 
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func stop() { server.stop() }
 }
