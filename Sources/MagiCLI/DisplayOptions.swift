@@ -14,9 +14,10 @@ struct DisplayOptions: ParsableArguments {
 
     func validate() throws {
         if let themeFlag, Theme.named(themeFlag) == nil { throw ValidationError("--theme must be dark or light, not \(themeFlag)") }
-        // Only what the flags leave open needs the configuration file.
-        if colorFlag == nil || themeFlag == nil { MagiConfig.loadOrExit() }
     }
+
+    /// Whether the flags leave something open that the configuration file settles.
+    var readsConfiguration: Bool { colorFlag == nil || themeFlag == nil }
 
     /// The colour mode and theme given, each with its source: its flag, else config.toml.
     var settings: MagiConfig.DisplaySettings {

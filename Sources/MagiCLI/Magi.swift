@@ -5,6 +5,7 @@ import MagiChat
 import MagiEngine
 import MagiTokenizer
 import MagiTools
+import Synchronization
 
 /// Dispatches `magi SUBCOMMAND …` to its command and everything else to the chat command, so the
 /// chat flags (`-p`, `-n`, `-m`, …) and the subcommands' flags of the same names never collide.
@@ -46,6 +47,17 @@ enum MagiMain {
             }
             exit(status.rawValue)
         }
+    }
+
+    /// What must be undone before magi ends early because its reader left: set by the chat
+    /// command once its tools exist.
+    static let cleanUpBeforeEarlyEnd = Mutex<@Sendable () -> Void>({})
+
+    /// Ends magi quietly (status 0) when standard output's reader has gone (``StandardOutput``),
+    /// after ``cleanUpBeforeEarlyEnd``.
+    static func endForGoneReader() -> Never {
+        cleanUpBeforeEarlyEnd.withLock { $0 }()
+        _exit(0)
     }
 }
 
@@ -113,6 +125,8 @@ struct Magi: AsyncParsableCommand {
     var images: [String] = []
 
     func validate() throws {
+        try MagiConfig.validate()
+        try toolOptions.validateSettings()
         if resume != nil && continueLatest { throw ValidationError("pass only one of --resume and --continue") }
         if (scriptPath != nil || scriptFromStdin) && prompt != nil { throw ValidationError("pass either a script (--script, -s) or -p") }
         if keepGoing && scriptPath == nil && !scriptFromStdin { throw ValidationError("--keep-going applies to scripts (--script, -s)") }
@@ -187,14 +201,14 @@ struct Magi: AsyncParsableCommand {
                       grammar: AnswerConstraint?, think: ThinkDisplay, countTokens: @escaping @Sendable (String) -> Int) async throws {
         let registry = try await toolOptions.registry()
         // Interpreters end, sandbox folders go and MCP servers stop however magi ends: here, or when its reader goes.
-        let cleanUp = {
+        let cleanUp: @Sendable () -> Void = {
             registry.tools.compactMap { $0 as? any StatefulTool }.forEach { $0.end() }
             var clients: [ObjectIdentifier: MCPClient] = [:]
             for case let tool as MCPTool in registry.tools { clients[ObjectIdentifier(tool.client)] = tool.client }
             clients.values.forEach { $0.shutDown() }
             ChildProcessGroups.shared.killAll()
         }
-        StandardOutput.readerGone = cleanUp
+        MagiMain.cleanUpBeforeEarlyEnd.withLock { $0 = cleanUp }
         defer { cleanUp() }
         let interactive = question == nil && script == nil
         // Only the REPL on a terminal can ask before a call runs; elsewhere calls need --yes or --allow-tool.

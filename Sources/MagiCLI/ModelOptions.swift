@@ -25,7 +25,6 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if let c = contextFlag, c < 8 || c > 1 << 20 { throw ValidationError("--ctx-size must be between 8 and 1048576") }
-        MagiConfig.loadOrExit()
     }
 
     /// The model asked for: `-m`, else MAGI_MODEL, else config.toml's `model` (a path or an alias);
@@ -105,25 +104,21 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Writes to standard output unbuffered. When the reader has gone (`magi … | head`), magi ends
-/// quietly with status 0 after ``readerGone`` (cleaning up child processes and folders), as the
-/// text it would write has no one to read it.
+/// quietly with status 0 (``MagiMain/endForGoneReader()``), as the text it would write has no one
+/// to read it.
 ///
 /// ``write(_:)`` is for text that may hold something from outside (a file name, a server's
 /// message): on a terminal its control characters are written out. ``writeFormatted(_:)`` is for
 /// text holding magi's own escape sequences, whose outside parts the caller made safe (the
 /// Markdown renderer, ``TerminalStyle``).
 enum StandardOutput {
-    /// What must be undone before magi ends early: set once at start-up, run at most once.
-    nonisolated(unsafe) static var readerGone: () -> Void = {}
-
     static func write(_ text: String) {
         writeFormatted(Display.color.showsControlCharacters(fileDescriptor: STDOUT_FILENO) ? TerminalText.visible(text) : text)
     }
 
     static func writeFormatted(_ text: String) {
         guard !FileDescriptorWriter.write(text, to: STDOUT_FILENO) else { return }
-        readerGone()
-        _exit(0)
+        MagiMain.endForGoneReader()
     }
 }
 

@@ -16,6 +16,8 @@ struct Render: AsyncParsableCommand {
     var width: Int?
 
     func validate() throws {
+        // What the flags settle does not read the configuration file.
+        if display.readsConfiguration { try MagiConfig.validate() }
         if let width, width < 8 { throw ValidationError("--width must be at least 8") }
     }
 

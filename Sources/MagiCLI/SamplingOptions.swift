@@ -46,7 +46,6 @@ struct SamplingOptions: ParsableArguments {
         for (setting, value) in flags where !setting.accepts(value) {
             throw ValidationError("--\(setting.flag) must be \(setting.requirement)")
         }
-        MagiConfig.loadOrExit()
     }
 
     /// The sampling settings given, each with its source: its flag, else MAGI_TEMPERATURE (the

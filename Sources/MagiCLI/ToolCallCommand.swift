@@ -16,6 +16,10 @@ struct CallTool: AsyncParsableCommand {
     @Argument(help: "The tool's name (magi tools lists them).") var name: String
     @Argument(help: "The arguments as a JSON object; without it, one object per line of standard input.") var arguments: String?
 
+    func validate() throws {
+        try MagiConfig.validate()
+    }
+
     func run() async throws {
         let catalog = try await sources.catalog().map(\.tool)
         defer {

@@ -14,6 +14,10 @@ struct ListTools: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object per tool: name, source, access, description and parameters.")
     var json = false
 
+    func validate() throws {
+        try MagiConfig.validate()
+    }
+
     func run() async throws {
         let catalog = try await sources.catalog()
         if json {

@@ -25,7 +25,11 @@ struct ToolOptions: ParsableArguments {
     func validate() throws {
         if maxSteps < 1 { throw ValidationError("--max-tool-steps must be at least 1") }
         if resultTokens < 16 { throw ValidationError("--tool-result-tokens must be at least 16") }
-        MagiConfig.loadOrExit()
+    }
+
+    /// Checks what depends on the configuration file; the command's `validate()` calls it once
+    /// the file has been read (``MagiConfig/validate()``).
+    func validateSettings() throws {
         if toolChoice == .required && settings.enabled == nil { throw ValidationError("--tool-choice required needs --tools") }
     }
 
@@ -73,10 +77,6 @@ struct ToolSources: ParsableArguments {
     var searXNGURLFlag: String?
     @Option(name: .customLong("mcp-config"), help: "MCP servers whose tools join the others: a JSON file shaped like Claude Desktop's {\"mcpServers\": …}; repeatable (default: config.toml's tools.mcp_config, else ${XDG_CONFIG_HOME:-~/.config}/magi/mcp.json when it exists).")
     var mcpConfigFlags: [String] = []
-
-    func validate() {
-        MagiConfig.loadOrExit()
-    }
 
     /// The search provider, SearXNG instance and MCP configuration files, each with its source:
     /// its flag, else MAGI_SEARXNG_URL (the instance), else config.toml.

@@ -149,20 +149,17 @@ struct MagiConfig: Sendable {
         get throws { try loaded.get() }
     }
 
-    /// Loads ``current``, or ends the process with its error on one line (status 1). The option
-    /// groups call it from `validate()`: ArgumentParser would add the whole help to an error thrown
-    /// there when the command line holds no arguments.
-    static func loadOrExit() {
-        do {
-            _ = try current
-        } catch {
-            StandardError.write("Error: \(error)\n")
-            exit(1)
-        }
+    /// Reads ``current`` for a command's `validate()`, so a broken file stops the command before
+    /// it runs. ArgumentParser prints a command's error as one line, but adds its usage to an
+    /// option group's, so the option groups leave this to their command.
+    ///
+    /// - Throws: the ``CLIError`` that reading the configuration gave.
+    static func validate() throws {
+        _ = try current
     }
 
     /// ``current``, or no settings when it failed to load: for the option groups, whose
-    /// `validate()` has already stopped the command with that error.
+    /// command's `validate()` has already stopped with that error (``validate()``).
     static var currentOrEmpty: MagiConfig {
         (try? loaded.get()) ?? MagiConfig(path: "", fileExists: false)
     }

@@ -44,6 +44,7 @@ struct Serve: AsyncParsableCommand {
     var verbose = false
 
     func validate() throws {
+        try MagiConfig.validate()
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         if !(idleTimeout > 0 && idleTimeout <= 86_400) { throw ValidationError("--idle-timeout must be above 0 and at most 86400 seconds") }
         if !(headerTimeout > 0 && headerTimeout <= 86_400) { throw ValidationError("--header-timeout must be above 0 and at most 86400 seconds") }
