@@ -71,5 +71,5 @@ let package = Package(
         .testTarget(name: "MagiAgentTests", dependencies: ["MagiAgent", "MagiChat", "MagiEngine", "MagiTools", "MagiJSON"]),
         .testTarget(name: "MagiCLITests", dependencies: ["MagiCLI", "MagiAgent"], exclude: ["Fixtures"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import Foundation
 import MagiChat
 import MagiEngine
 import MagiTools
+import Synchronization
 
 /// One user turn with tools: the model answers; when it calls tools, each call is checked, allowed
 /// or refused, run under its time limit, and its result (or error) appended in the chat format's
@@ -112,8 +113,8 @@ public struct AgentLoop: Sendable {
         }
         let outcomes = await withTaskGroup(of: (Int, Result<String, ToolError>).self) { group in
             for (index, call) in calls.enumerated() {
-                group.addTask { [runner] in
-                    if let refusal = refusals[index] { return (index, .failure(refusal)) }
+                group.addTask { [runner, refusal = refusals[index]] in
+                    if let refusal { return (index, .failure(refusal)) }
                     return (index, await runner.run(call.name, arguments: call.arguments, shouldStop: { stop.isStopped }))
                 }
             }
@@ -134,11 +135,10 @@ public struct AgentLoop: Sendable {
 }
 
 /// The unreadable calls of one reply, collected from its stream.
-private final class MalformedCalls: @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected: [MalformedToolCall] = []
-    func add(_ call: MalformedToolCall) { lock.withLock { collected.append(call) } }
-    var calls: [MalformedToolCall] { lock.withLock { collected } }
+private final class MalformedCalls: Sendable {
+    private let collected = Mutex<[MalformedToolCall]>([])
+    func add(_ call: MalformedToolCall) { collected.withLock { $0.append(call) } }
+    var calls: [MalformedToolCall] { collected.withLock { $0 } }
 }
 
 /// What a turn with tools added to the conversation.

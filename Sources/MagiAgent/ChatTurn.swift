@@ -256,8 +256,8 @@ public enum ChatTurnError: Error, CustomStringConvertible {
 
 /// The last few conversations a ``ChatTurn`` rendered, with their tokens: fitting a conversation to
 /// the window (or checking a request's length) renders it, and answering it then needs those tokens.
+// Sendable by hand: `entries` is guarded by `lock`.
 private final class PromptMemo: @unchecked Sendable {
-    // @unchecked: every access holds `lock`.
     private let lock = NSLock()
     private var entries: [(conversation: Conversation, tokens: [Int32])] = []
     /// Enough for the candidates one fit measures in its last steps.

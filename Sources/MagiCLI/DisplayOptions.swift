@@ -39,6 +39,8 @@ struct DisplayOptions: ParsableArguments {
 
 /// The display choices of this process, set once at start-up from ``DisplayOptions``.
 enum Display {
+    // Unsafe but sound: written once by the command's `run()` before it starts any task or
+    // thread, only read afterwards.
     nonisolated(unsafe) static var color: ColorMode = .auto
     nonisolated(unsafe) static var theme: Theme = .dark
 }

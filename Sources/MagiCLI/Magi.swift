@@ -188,7 +188,7 @@ struct Magi: AsyncParsableCommand {
             if verbose { StandardError.write(turn.statusLine(for: reply.summary) + "\n") }
             if reply.summary.endedInsideConstraint {
                 StandardError.write("error: the completion was cut by the token limit before its grammar or schema was complete; it is not valid\n")
-                throw ExitCode(REPL.cutShortStatus)
+                throw ExitCode(ConversationDriver.cutShortStatus)
             }
             return
         }
@@ -216,13 +216,17 @@ struct Magi: AsyncParsableCommand {
                                       ask: interactive && !toolOptions.allowAll ? TerminalPermissionPrompt.ask : nil)
         let (session, resumed) = try openSession(model: backend.modelName, cache: backend.cache, autosaving: interactive)
         let settings = REPLSettings(options: sampling, recommended: backend.recommendedSampling, verbose: verbose, think: think)
-        let mode: REPL.Mode = question != nil ? .oneShot : script.map { .script($0, keepGoing: keepGoing) } ?? .interactive
-        var repl = REPL(backend: backend, settings: settings, system: systemMessage, tools: tools, session: session, resumed: resumed,
-                        answerConstraint: grammar, mode: mode, json: json)
-        repl.constrainsToolCalls = !noConstrain
-        if let named = format ?? grammarFile ?? jsonSchemaFile ?? jsonSchema.map({ _ in "--json-schema" }) { repl.settings.format = named }
+        var driver = ConversationDriver(backend: backend, settings: settings, system: systemMessage, tools: tools, session: session,
+                                        resumed: resumed, answerConstraint: grammar, json: json)
+        driver.constrainsToolCalls = !noConstrain
+        if let named = format ?? grammarFile ?? jsonSchemaFile ?? jsonSchema.map({ _ in "--json-schema" }) { driver.settings.format = named }
         let status: Int32
-        if let question { status = await repl.answerOnce(question, images: images) } else { status = await repl.run() }
+        if let question {
+            status = await driver.answerOnce(question, images: images)
+        } else {
+            var repl = REPL(driver: driver, mode: script.map { .script($0, keepGoing: keepGoing) } ?? .interactive)
+            status = await repl.run()
+        }
         if status != 0 { throw ExitCode(status) }
     }
 

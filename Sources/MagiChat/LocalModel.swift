@@ -3,6 +3,7 @@ import MagiTokenizer
 
 /// A GGUF model ready to chat with: the weights, its tokenizer, its chat template and the tokens
 /// that end a reply.
+// Sendable by hand: immutable after `init`; the model and tokenizer it holds are read-only.
 public final class LocalModel: @unchecked Sendable {
     public let path: String
     public let model: any LanguageModel

@@ -79,11 +79,14 @@ extension InferenceSession {
                          stop: StopFlag = StopFlag()) -> AsyncThrowingStream<GenerationEvent, Error> {
         // The consumer's leaving stops this generation only, never the caller's flag.
         let abandoned = StopFlag()
+        // Unsafe but sound: the caller gives the sampler up (its grammar stage keeps caches that
+        // are not thread-safe), and only the generation thread uses it.
+        nonisolated(unsafe) let sampler = sampler ?? Sampler(request.sampling)
         return AsyncThrowingStream { continuation in
             continuation.onTermination = { _ in abandoned.stop() }
             let thread = Thread { [self] in
                 do {
-                    let summary = try self.runGeneration(request, sampler: sampler ?? Sampler(request.sampling),
+                    let summary = try self.runGeneration(request, sampler: sampler,
                                                          shouldStop: { abandoned.isStopped || stop.isStopped }) { token in
                         continuation.yield(.token(token))
                     }

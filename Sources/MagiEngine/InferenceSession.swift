@@ -4,6 +4,7 @@ import Foundation
 /// A model plus the state of one token sequence: the KV cache, scratch buffers and worker threads.
 ///
 /// Not thread-safe: one caller drives a session at a time (the generator runs it on its own task).
+// Sendable by hand: one caller drives a session at a time (the generator's thread while it runs, as ``generate(_:sampler:stop:)`` documents); it crosses tasks between turns, never during one.
 public final class InferenceSession: @unchecked Sendable {
     public let model: any LanguageModel
     /// Positions the KV cache holds.

@@ -124,6 +124,7 @@ public struct HTTPClient: Sendable {
 }
 
 /// The state of one transfer, shared with libcurl's callbacks.
+// Sendable by hand: `cancelled` is guarded by `lock`; the other fields are written by libcurl's callbacks on the thread running `curl_easy_perform` and read on that thread after it returns.
 private final class Transfer: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false

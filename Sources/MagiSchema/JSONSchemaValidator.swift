@@ -242,8 +242,8 @@ public struct JSONSchemaValidator: Sendable {
 }
 
 /// Pattern automata, built once per pattern text and shared by the copies of a validator.
+// Sendable by hand: `matchers` is guarded by `lock`.
 private final class PatternCache: @unchecked Sendable {
-    // @unchecked: every access to `matchers` holds `lock`.
     private let lock = NSLock()
     private var matchers: [String: PatternMatcher?] = [:]
 

@@ -137,6 +137,7 @@ public struct ChildProcess: Sendable {
 }
 
 /// Why magi killed the program, set once; how the program exited; and the signal that it has.
+// Sendable by hand: `reason` and `exitEnding` are guarded by `lock`; `exited` is a semaphore.
 private final class RunState: @unchecked Sendable {
     let exited = DispatchSemaphore(value: 0)
     private let lock = NSLock()
@@ -163,6 +164,7 @@ private final class RunState: @unchecked Sendable {
 
 /// Reads a pipe to its end on its own thread, keeping the first `limit` bytes and calling
 /// `overflow` once when more arrive.
+// Sendable by hand: `kept` is guarded by `lock`; the rest is immutable.
 private final class CappedReader: @unchecked Sendable {
     private let handle: FileHandle
     private let limit: Int

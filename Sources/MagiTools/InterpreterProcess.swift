@@ -5,6 +5,7 @@ import Foundation
 /// fd 3, read for replies on its fd 4 and for output on its stdout and stderr.
 ///
 /// Not thread-safe except ``kill()``: one caller runs the cells.
+// Sendable by hand: one caller runs the cells (``PythonSession``'s queue); what ``kill()`` touches from other threads (`reaped`, `exitStatus`) is guarded by `lock`.
 final class InterpreterProcess: @unchecked Sendable {
     /// The largest reply accepted (images travel in it, base64).
     static let maxReplyBytes = 64 << 20
@@ -211,11 +212,13 @@ final class InterpreterProcess: @unchecked Sendable {
 /// A thread that lives as long as magi and starts the sandboxes: the kernel's parent-death signal
 /// (bwrap's `--die-with-parent`) fires when the *thread* that forked a process ends, and the
 /// threads of Dispatch's pool come and go.
+// Sendable by hand: `work` is guarded by `condition`.
 final class SpawnThread: @unchecked Sendable {
     static let shared = SpawnThread()
     private let condition = NSCondition()
     private var work: [Item] = []
 
+    // Sendable by hand: `body` is called once, on the spawn thread, while its sender waits on `done`.
     private struct Item: @unchecked Sendable {
         let body: () -> Void
         let done: DispatchSemaphore

@@ -12,7 +12,8 @@ import Logging
 /// - why the server can no longer be used, with watchers that end the requests waiting for it (the
 ///   SDK's client leaves a request waiting when its transport ends);
 /// - warnings.
-final class MCPChannel: @unchecked Sendable {  // Mutable state is guarded by `lock`.
+// Sendable by hand: every mutable field is guarded by `lock`.
+final class MCPChannel: @unchecked Sendable {
     let server: String
     /// The server's messages, for the SDK's client; it ends with the server's failure.
     let messages: AsyncThrowingStream<Data, any Error>

@@ -354,7 +354,8 @@ private struct Unread: Codable, Hashable, Sendable {
 }
 
 /// Which of a race's contenders ended first, handed to the one waiting.
-private final class RaceOutcome<T: Sendable>: @unchecked Sendable {  // Guarded by `lock`.
+// Sendable by hand: every mutable field is guarded by `lock`.
+private final class RaceOutcome<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var result: Result<T, any Error>?
     private var waiter: CheckedContinuation<Result<T, any Error>, Never>?

@@ -5,7 +5,8 @@ import Foundation
 /// handed to its ``MCPChannel`` (a line over the limit is dropped and the requests waiting fail);
 /// its stderr, of which only the tail is kept for the message when it exits; and its end, which
 /// fails every request saying how it ended.
-final class MCPServerProcess: @unchecked Sendable {  // Mutable state is guarded by `lock`.
+// Sendable by hand: every mutable field is guarded by `lock`; writes to the server go through the serial queue `writes`.
+final class MCPServerProcess: @unchecked Sendable {
     let server: String
     /// Where its messages go.
     let channel: MCPChannel

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `python`: a stateful Python interpreter in a bubblewrap sandbox (``PythonSandbox``), one per
 /// conversation, started on first use. Each call runs like a notebook cell: its stdout, stderr, the
@@ -79,6 +80,7 @@ enum InterpreterLoss: Equatable {
 
 /// The interpreter of one conversation: started on first use, restarted after it is lost. Calls
 /// run one at a time on a queue of their own.
+// Sendable by hand: calls run one at a time on `queue`; the fields read from other threads (`process`, `loss`, `swept`, `images`) are guarded by `lock`.
 final class PythonSession: @unchecked Sendable {
     private let sandbox: PythonSandbox
     private let hostFolder: SandboxHostFolder
@@ -261,9 +263,8 @@ private struct CellReply: Decodable {
 }
 
 /// Set once when the call is cancelled; read by the cell's wait loop.
-private final class CancelFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    func isSet() -> Bool { lock.withLock { value } }
+private final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    func isSet() -> Bool { value.load(ordering: .acquiring) }
 }

@@ -4,6 +4,7 @@ import Foundation
 /// to open. One per magi process, `ROOT/ID/`, claimed by an `flock` held on `ROOT/ID.lock` for as
 /// long as magi lives; a folder whose lock nobody holds was left by a killed magi and is removed by
 /// ``removeAbandoned(in:)``. Created only when the first image arrives.
+// Sendable by hand: `claimed` is guarded by `lock`.
 final class SandboxHostFolder: @unchecked Sendable {
     let root: String
     private let lock = NSLock()

@@ -4,6 +4,7 @@ import Foundation
 /// always may; others need `--yes`, a place on the allow-list, an earlier "always" for that tool,
 /// or the user's answer when there is someone to ask. Without any of these the call is refused —
 /// never run silently.
+// Sendable by hand: `allowed` is guarded by `lock`; the rest is immutable.
 public final class ToolPermissions: @unchecked Sendable {
     /// The user's answer to "run this call?".
     public enum Answer: Sendable, Equatable {

@@ -66,6 +66,7 @@ public struct ToolRunner: Sendable {
 }
 
 /// The first of several racing results, delivered once.
+// Sendable by hand: every mutable field is guarded by `lock`.
 private final class FirstOutcome: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<Result<String, ToolError>, Never>?

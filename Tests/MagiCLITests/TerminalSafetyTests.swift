@@ -13,7 +13,8 @@ import Testing
     static let page = "<html><head><title>page \u{1B}]0;page-title\u{07}</title></head><body><p>page \u{1B}]52;c;cGFnZQ==\u{07} text \u{1B}[2J</p></body></html>"
 
     /// The replies of a remote model that calls each tool once, then answers with reasoning.
-    static let script: [[String: Any]] = [
+    // Unsafe but sound: literals, never mutated (`Any` keeps the type from being Sendable).
+    nonisolated(unsafe) static let script: [[String: Any]] = [
         ["tool_call": ["name": "hostile", "arguments": "{}"]],
         ["tool_call": ["name": "fetch_url", "arguments": #"{"url": "http://127.0.0.1:{PORT}/page"}"#]],
         ["tool_call": ["name": "escapes", "arguments": "{}"]],

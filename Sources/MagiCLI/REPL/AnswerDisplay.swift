@@ -8,6 +8,7 @@ import MagiRender
 ///
 /// When the terminal is resized (SIGWINCH, counted by ``ResizeSignal``) the block still being
 /// written is laid out again at the new width before the next piece is drawn.
+// Sendable by hand: used only through ``TurnOutput``, one call at a time.
 final class AnswerDisplay: @unchecked Sendable {
     private let environment: [String: String]
     private var options: RenderOptions

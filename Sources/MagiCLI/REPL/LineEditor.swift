@@ -13,10 +13,12 @@ final class LineEditor {
     static let historyLimit = 1000
 
     /// Decides what tab completes; set by ``init(historyPath:completion:)`` (libedit calls back
-    /// through a C function, which cannot capture).
+    /// through a C function, which cannot capture). Unsafe but sound: set before the first read
+    /// and read by libedit's callbacks, all on the one thread that reads lines.
     nonisolated(unsafe) private static var completion: (_ before: String, _ word: String) -> SlashCommand.Completion = { _, _ in .filePaths }
 
-    /// ``InterruptSignal/count`` when the current read began.
+    /// ``InterruptSignal/count`` when the current read began. Unsafe but sound, as ``completion``:
+    /// written by ``readLine(prompt:)`` and read by libedit's character callback in that call.
     nonisolated(unsafe) private static var interruptsBefore = 0
 
     private let historyPath: String?
@@ -26,10 +28,7 @@ final class LineEditor {
     init(historyPath: String?, completion: @escaping (_ before: String, _ word: String) -> SlashCommand.Completion) {
         self.historyPath = historyPath
         Self.completion = completion
-        rl_catch_signals = 0
-        rl_getc_function = { _ in LineEditor.readCharacter() }
-        rl_readline_name = UnsafePointer(strdup("magi"))
-        rl_attempted_completion_function = { text, start, _ in
+        magi_editor_configure({ _ in LineEditor.readCharacter() }) { text, start, _ in
             LineEditor.complete(word: text.map { String(cString: $0) } ?? "", start: Int(start))
         }
         rl_initialize()
@@ -39,9 +38,7 @@ final class LineEditor {
             try? FileManager.default.createDirectory(atPath: (historyPath as NSString).deletingLastPathComponent,
                                                      withIntermediateDirectories: true)
             read_history(historyPath)
-            if history_length > 0, let entry = history_get(history_base + history_length - 1), let line = entry.pointee.line {
-                lastRecorded = String(cString: line)
-            }
+            if let line = magi_history_newest() { lastRecorded = String(cString: line) }
         }
     }
 
@@ -77,14 +74,14 @@ final class LineEditor {
     /// `rl_attempted_completion_over` unset lets libedit complete a file name.
     private static func complete(word: String, start: Int) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
         // libedit counts `start` in characters (it edits wide characters); the buffer is UTF-8.
-        let line = rl_line_buffer.map { String(cString: $0) } ?? ""
+        let line = magi_editor_line().map { String(cString: $0) } ?? ""
         let before = String(String.UnicodeScalarView(line.unicodeScalars.prefix(start)))
         switch completion(before, word) {
         case .filePaths:
-            rl_attempted_completion_over = 0
+            magi_editor_set_completion_over(0)
             return nil
         case .words(let candidates):
-            rl_attempted_completion_over = 1
+            magi_editor_set_completion_over(1)
             guard !candidates.isEmpty else { return nil }
             // libedit reads the third entry even for a single candidate, so that one is listed too.
             let entries = [commonPrefix(of: candidates)] + candidates

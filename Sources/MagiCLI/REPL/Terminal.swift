@@ -117,6 +117,8 @@ enum TerminalRestorer {
     }
 }
 
+// Unsafe but sound: written once before `terminalModesSaved` is set (release), read by the signal
+// handlers only after they see it set (acquire); a handler cannot take a lock.
 nonisolated(unsafe) private var savedModes = termios()
 private let terminalModesSaved = Atomic<Bool>(false)
 

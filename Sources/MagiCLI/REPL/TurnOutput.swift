@@ -21,6 +21,7 @@ enum ThinkDisplay: String, CaseIterable, Sendable {
 /// For people: the answer rendered as Markdown on a terminal (as written on a pipe), reasoning
 /// as ``ThinkDisplay`` says, tool calls and results as a dimmed transcript on standard error.
 /// For programs (`--json`): one JSON object per line on standard output — see ``JSONEvents``.
+// Sendable by hand: the tool loop calls ``handle(_:)`` from one task at a time, in order, and ``finish(summary:backend:interrupted:)`` after the last.
 final class TurnOutput: @unchecked Sendable {
     let think: ThinkDisplay
     let json: Bool

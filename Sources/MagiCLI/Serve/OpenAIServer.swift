@@ -221,7 +221,7 @@ struct OpenAIServer: Sendable {
 }
 
 /// A piece of an answer as it streams out of the engine.
-enum AnswerPiece {
+enum AnswerPiece: Sendable {
     case content(String)
     case reasoning(String)
     case toolCall(ToolCall, index: Int)
@@ -244,9 +244,10 @@ struct CompletionOutcome {
 }
 
 /// The pieces of an answer that is not streamed, gathered to be sent whole.
-private final class Collected: @unchecked Sendable {
-    var pieces: [AnswerPiece] = []
-    func add(_ piece: AnswerPiece) { pieces.append(piece) }
+private final class Collected: Sendable {
+    private let gathered = Mutex<[AnswerPiece]>([])
+    var pieces: [AnswerPiece] { gathered.withLock { $0 } }
+    func add(_ piece: AnswerPiece) { gathered.withLock { $0.append(piece) } }
 }
 
 /// The JSON of a completion in OpenAI's shapes: a whole response, or the chunks of a stream.

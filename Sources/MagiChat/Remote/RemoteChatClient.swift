@@ -198,6 +198,7 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Turns the chunks of a chat-completions stream into stream events and, at the end, the message.
+// Sendable by hand: every mutable field is guarded by `lock`.
 private final class ChunkReader: @unchecked Sendable {
     private let lock = NSLock()
     private let output: @Sendable (StreamEvent) -> Void

@@ -52,6 +52,7 @@ public struct GGUFTensor: Sendable {
 ///
 /// Every count, length and offset is checked against the file's size before it is used, so a
 /// corrupt or hostile file fails with a `GGUFError` rather than a crash or a huge allocation.
+// Sendable by hand: immutable after `init`; the tensors are read-only pointers into `mapping`.
 public final class GGUFFile: @unchecked Sendable {
     public let mapping: MappedFile
     public let version: UInt32

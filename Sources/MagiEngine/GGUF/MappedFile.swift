@@ -5,6 +5,7 @@ import Darwin
 #endif
 
 /// A read-only memory mapping of a whole file. The bytes stay valid while the object lives.
+// Sendable by hand: a read-only mapping, immutable after `init` and unmapped in `deinit`.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let base: UnsafeRawPointer

@@ -15,6 +15,7 @@ struct GrammarElement: Sendable {
 ///
 /// Immutable and shareable; match text against it with a ``GrammarMatcher``. The tables live in plain
 /// buffers so the matcher's inner loops read them without bounds checks or reference counting.
+// Sendable by hand: the buffers are filled in `init` and only read afterwards.
 public final class Grammar: @unchecked Sendable {
     /// Rule names, including the rules made for groups, repetitions and classes (`name-3`).
     public let ruleNames: [String]

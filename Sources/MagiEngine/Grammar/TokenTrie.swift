@@ -6,6 +6,7 @@ import MagiTokenizer
 /// Nodes are stored in depth-first order, so a node's children follow it and its whole subtree is the
 /// contiguous range `node..<subtreeEnd[node]`. End-of-generation tokens are kept apart (a grammar allows
 /// them only where it may end); other control tokens and tokens with no bytes are never allowed.
+// Sendable by hand: the buffers are filled in `init` and only read afterwards.
 public final class TokenTrie: @unchecked Sendable {
     /// Number of token ids (`0..<vocabularySize`).
     public let vocabularySize: Int

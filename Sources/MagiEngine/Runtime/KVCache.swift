@@ -27,6 +27,7 @@ public enum KVCacheType: String, Sendable, CaseIterable, Codable {
 ///
 /// Layout: `[layer][kvHead][position][headSize]`, so one head's keys over all positions are
 /// contiguous rows for the attention kernels and, converted to floats, for `sgemm`.
+// Sendable by hand: owned by one session's ``ForwardState`` and touched only by the thread driving that session and the pool's jobs it runs (disjoint heads).
 final class KVCache: @unchecked Sendable {
     let type: KVCacheType
     let capacity: Int
@@ -129,6 +130,7 @@ final class KVCache: @unchecked Sendable {
 }
 
 /// Activation buffers of the forward pass, allocated once per session.
+// Sendable by hand: as ``KVCache``, owned by one session and written only by the pool's jobs it runs (disjoint rows).
 final class ForwardScratch: @unchecked Sendable {
     let maxBatch: Int
     // Single-token decode.

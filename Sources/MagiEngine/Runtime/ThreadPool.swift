@@ -10,6 +10,7 @@ import Synchronization
 /// `run` hands the same body to every thread (the caller is thread 0) and returns when all are
 /// done. Workers spin briefly between jobs, since a decode step issues a few hundred short jobs,
 /// then sleep on a condition variable so an idle REPL costs no CPU.
+// Sendable by hand: `job` and the thread list are guarded by `mutex`; the counters are atomics.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads that take part in a job, the caller included.
     public let threadCount: Int

@@ -4,6 +4,7 @@ import MagiKernels
 
 /// A weight matrix inside the mapped model file: `rows` output features of `columns` values each,
 /// stored row by row in a GGUF tensor type. Never copied; kernels read the mapping directly.
+// Sendable by hand: `data` points into a read-only file mapping that outlives the matrix.
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let type: TensorType
@@ -76,6 +77,7 @@ public struct WeightMatrix: @unchecked Sendable {
 /// instruction set has a fast one, elsewhere they dequantize the weights a slice at a time and
 /// multiply with OpenBLAS `sgemm`. The batch size at which the gemm takes over is measured per
 /// weight type the first time that type is multiplied (see `BatchCrossover`).
+// Sendable by hand: owned by one session's ``ForwardState``; its scratch is written only inside `ThreadPool.run` jobs, each thread in its own slice.
 final class MatrixMultiplier: @unchecked Sendable {
     let pool: ThreadPool
     /// Floats of dequantized weights each thread multiplies at a time on the float path.
