@@ -1,3 +1,8 @@
+// magi's own TOML 1.0 parser, kept instead of TOMLKit 0.6.0: that library gives no source line for
+// keys or values (so `config.toml:3: sampling.temperature must be …` cannot be written), returns
+// keys sorted rather than in document order, truncates strings and keys at an escaped NUL, and ends
+// the document at a raw NUL byte. The measurements, with how they were taken: docs/toml.md.
+
 import Foundation
 import MagiJSON
 
