@@ -431,13 +431,18 @@ private struct ConfigReader {
 
     /// The known key closest to `name` by edit distance (comparing last parts too, so a
     /// misplaced `temperature` finds `sampling.temperature`), if it is close enough.
+    /// A candidate whose length differs by more than the limit is skipped unmeasured (the distance is
+    /// at least that difference), so a megabyte-long key costs no megabyte-by-key-length table.
     static func nearest(to name: String, among known: [String]) -> String? {
         let last = name.split(separator: ".").last.map(String.init) ?? name
-        let scored = known.map { candidate -> (String, Int) in
+        let limit = max(2, last.count / 3)
+        let scored = known.compactMap { candidate -> (String, Int)? in
             let candidateLast = candidate.split(separator: ".").last.map(String.init) ?? candidate
-            return (candidate, min(distance(name, candidate), distance(last, candidateLast)))
+            let wholeWithin = abs(name.count - candidate.count) <= limit, lastWithin = abs(last.count - candidateLast.count) <= limit
+            guard wholeWithin || lastWithin else { return nil }
+            return (candidate, min(wholeWithin ? distance(name, candidate) : .max, lastWithin ? distance(last, candidateLast) : .max))
         }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, last.count / 3) else { return nil }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
         return best.0
     }
 

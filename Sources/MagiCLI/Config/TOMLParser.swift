@@ -1,3 +1,8 @@
+// magi's own TOML 1.0 parser, kept instead of TOMLKit 0.6.0: that library gives no source line for
+// keys or values (so `config.toml:3: sampling.temperature must be …` cannot be written), returns
+// keys sorted rather than in document order, truncates strings and keys at an escaped NUL, and ends
+// the document at a raw NUL byte. The measurements, with how they were taken: docs/toml.md.
+
 import Foundation
 import MagiJSON
 
@@ -77,7 +82,15 @@ private final class Table {
         /// A value; inline tables and arrays are complete and never extended.
         case value(JSONValue)
         case table(Table)
-        case tables([Table])
+        case tables(TableArray)
+    }
+
+    /// An array of tables, shared by reference so each `[[key]]` appends in place: a copy of the
+    /// array held while appending would copy every element, making n headers cost n².
+    final class TableArray {
+        private(set) var elements: [Table]
+        init(_ first: Table) { elements = [first] }
+        func append(_ element: Table) { elements.append(element) }
     }
 
     var origin: Origin
@@ -94,19 +107,12 @@ private final class Table {
         }
     }
 
-    /// Appends `element` to the array of tables at `key`, in place (so each `[[key]]` costs the same).
-    func append(_ element: Table, toArrayAt key: String) {
-        guard case .tables(var elements)? = entries.removeValue(forKey: key) else { preconditionFailure("\(key) is not an array of tables") }
-        elements.append(element)
-        entries[key] = .tables(elements)
-    }
-
     var json: JSONValue {
         .object(keys.map { key in
             switch entries[key]! {
             case .value(let value): return (key, value)
             case .table(let table): return (key, table.json)
-            case .tables(let tables): return (key, .array(tables.map(\.json)))
+            case .tables(let tables): return (key, .array(tables.elements.map(\.json)))
             }
         })
     }
@@ -264,7 +270,7 @@ private struct Parser {
             case nil:
                 if isLast && isArray {
                     let element = Table(.header)
-                    table[part] = .tables([element])
+                    table[part] = .tables(Table.TableArray(element))
                     path.append("0")
                     table = element
                 } else {
@@ -282,17 +288,16 @@ private struct Parser {
                     }
                 }
                 table = next
-            case .tables(let elements)?:
+            case .tables(let array)?:
                 if isLast {
                     guard isArray else { throw error("\(name): \(describe(path)) is an array of tables; its elements are [[\(describe(path))]]", at: start) }
                     let element = Table(.header)
-                    table.append(element, toArrayAt: part)
-                    path.append(String(elements.count))
+                    array.append(element)
                     table = element
                 } else {
-                    path.append(String(elements.count - 1))
-                    table = elements[elements.count - 1]
+                    table = array.elements[array.elements.count - 1]
                 }
+                path.append(String(array.elements.count - 1))
             case .value(let value)?:
                 throw error("\(name): \(describe(path)) is \(value.fixedKind)", at: start)
             }
