@@ -227,6 +227,7 @@ struct REPL {
                 let sessionName = try SessionName(name)
                 var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
                 let loaded = try slot.load(sessionName, cache: backend.cache)
+                if let notice = loaded.cacheNotice { report(notice) }
                 endStatefulTools()
                 conversation = loaded.conversation
                 slot.name = sessionName
