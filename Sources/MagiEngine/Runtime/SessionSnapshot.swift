@@ -264,8 +264,7 @@ extension InferenceSession {
         let bytes = UnsafeRawBufferPointer(start: mapping, count: size)
         let contents = try SnapshotContents(bytes, for: self)
         let result = try restore(contents, from: bytes)
-        savedFile = SavedSnapshotFile(path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino),
-                                      byteCount: contents.validBytes, tokens: contents.tokens)
+        savedFile = SavedSnapshotFile(path: path, identity: FileIdentity(status), byteCount: contents.validBytes, tokens: contents.tokens)
         return result
     }
 

@@ -29,14 +29,30 @@ public enum SessionSnapshotSave: Equatable, Sendable {
 }
 
 /// The snapshot file a session last read or wrote, as it was then: a save to the same path
-/// appends when the file is still that one (same device, inode and size) and the session's tokens
-/// extend its tokens.
+/// appends when the file is still that one (same device, inode and modification time, at least
+/// `byteCount` long: a torn tail after them is cut off first) and the session's tokens extend its
+/// tokens.
 struct SavedSnapshotFile {
     var path: String
-    var device: UInt64
-    var inode: UInt64
+    var identity: FileIdentity
     var byteCount: Int
     var tokens: [Int32]
+}
+
+/// What tells one version of a file from another: device, inode and modification time.
+struct FileIdentity: Equatable {
+    var device, inode: UInt64
+    var modified: timespec
+
+    init(_ s: stat) {
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+        modified = s.st_mtim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+    }
 }
 
 /// Bytes on their way to a file descriptor through a buffer, or into one block of memory.
@@ -144,8 +160,7 @@ extension InferenceSession {
     public func save(toFile path: String) throws(SessionSnapshotSaveError) -> SessionSnapshotSave {
         if let saved = savedFile, saved.path == path, saved.tokens.count <= tokens.count, tokens.starts(with: saved.tokens) {
             var status = stat()
-            if stat(path, &status) == 0, UInt64(status.st_dev) == saved.device, UInt64(status.st_ino) == saved.inode,
-               Int(status.st_size) == saved.byteCount {
+            if stat(path, &status) == 0, FileIdentity(status) == saved.identity, Int(status.st_size) >= saved.byteCount {
                 if saved.tokens.count == tokens.count { return .unchanged }
                 return try append(to: saved)
             }
@@ -163,18 +178,24 @@ extension InferenceSession {
         let start = saved.tokens.count, n = tokens.count - start
         let out = SnapshotOutput(fd: fd)
         do throws(SessionSnapshotSaveError) {
+            guard ftruncate(fd, off_t(saved.byteCount)) == 0 else { throw SessionSnapshotSaveError.io(operation: "truncate", code: errno) }
             guard lseek(fd, off_t(saved.byteCount), SEEK_SET) >= 0 else { throw SessionSnapshotSaveError.io(operation: "seek in", code: errno) }
             try writeChunk(start: start, count: n, to: out)
             try out.flush()
             guard fsync(fd) == 0 else { throw SessionSnapshotSaveError.io(operation: "flush", code: errno) }
         } catch {
-            // Drop the partial chunk; should that fail too, the size no longer matches and the next
-            // save writes a new file (and readers ignore the torn tail meanwhile).
+            savedFile = nil // the modification time changes either way
+            // Drop the partial chunk; should that fail, readers ignore the torn tail and the next
+            // save cuts it off.
             if ftruncate(fd, off_t(saved.byteCount)) == 0 { fsync(fd) }
             throw error
         }
-        savedFile?.byteCount += out.written
-        savedFile?.tokens = tokens
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            savedFile = nil
+            return .appended(positions: n, bytes: out.written)
+        }
+        savedFile = SavedSnapshotFile(path: saved.path, identity: FileIdentity(status), byteCount: saved.byteCount + out.written, tokens: tokens)
         return .appended(positions: n, bytes: out.written)
     }
 
@@ -214,8 +235,7 @@ extension InferenceSession {
             fsync(directoryFD)
             close(directoryFD)
         }
-        savedFile = SavedSnapshotFile(path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino),
-                                      byteCount: out.written, tokens: tokens)
+        savedFile = SavedSnapshotFile(path: path, identity: FileIdentity(status), byteCount: out.written, tokens: tokens)
         return .rewritten(bytes: out.written)
     }
 
