@@ -97,4 +97,32 @@ import Testing
         #expect(last.status == 0, "\(last.stderr)")
         #expect(last.stderr.contains("tokens cached"), "\(last.stderr)")
     }
+
+    /// A cache save that runs out of room (here the file size limit, as a full disk would) reports
+    /// one line, leaves the saved cache as it was, and the session goes on.
+    @Test(.enabled(if: CommandLineTests.hasModel)) func aSaveWithoutRoomReportsAndChangesNothing() throws {
+        let (home, environment) = try ScriptModeTests.environment()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let kv = home + "/data/magi/sessions/trip.kv"
+        let saved = try cli.magi(["--temp", "0", "-n", "16", "--script", try ScriptModeTests.write("What is the capital of France?\n/save trip\n", in: home)],
+                                 environment: environment)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let original = try Data(contentsOf: URL(fileURLWithPath: kv))
+        // Room for the conversation file, not for another chunk of the cache (bash's ulimit counts KiB).
+        let limit = original.count / 1024 + 2
+        let command = "trap '' XFSZ; ulimit -f \(limit); exec \"$0\" --temp 0 -n 16 --resume trip"
+        let repl = try PseudoTerminal(executable: "/bin/bash", arguments: ["-c", command, CommandLineTests.executable],
+                                      environment: REPLTerminalTests.environment(home: home).merging(environment) { $1 })
+        try repl.expect(REPLTerminalTests.prompt)
+        for question in ["And of Italy?", "And of Spain?"] {
+            repl.send(question + "\r")
+            try repl.expect("autosave: cannot write " + kv + ": File too large", timeout: 120)
+            try repl.expect(REPLTerminalTests.prompt)
+        }
+        repl.send(REPLTerminalTests.ctrlD)
+        #expect(try repl.waitForExit() == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: kv)) == original)
+        let answers = try cli.magi(["--resume", "trip", "--temp", "0", "-n", "4", "-p", "Bye."], environment: environment)
+        #expect(answers.status == 0 && !answers.stderr.contains("KV cache"), "\(answers.stderr)")
+    }
 }
