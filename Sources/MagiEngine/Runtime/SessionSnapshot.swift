@@ -260,7 +260,8 @@ extension InferenceSession {
             throw .unreadable(operation: "map", code: errno)
         }
         defer { munmap(mapping, size) }
-        madvise(mapping, size, MADV_SEQUENTIAL | MADV_WILLNEED)
+        madvise(mapping, size, MADV_SEQUENTIAL)
+        madvise(mapping, size, MADV_WILLNEED) // every byte is read: checksums, then the copy
         let bytes = UnsafeRawBufferPointer(start: mapping, count: size)
         let contents = try SnapshotContents(bytes, for: self)
         let result = try restore(contents, from: bytes)
