@@ -52,6 +52,16 @@ import Testing
         let prefilled = try #require(try Self.promptTokens(resumed.stdout).first)
         #expect(prefilled < 30, "prefilled \(prefilled) of \(cached) + the follow-up")
         #expect(try Self.answers(resumed.stdout) == [uninterrupted[1]])
+
+        // A cache whose model fingerprint differs is ignored with a notice; the turn prefills instead.
+        let kv = home + "/data/magi/sessions/trip.kv"
+        var foreign = try Data(contentsOf: URL(fileURLWithPath: kv))
+        foreign[8] ^= 0xFF
+        try foreign.write(to: URL(fileURLWithPath: kv))
+        let refused = try cli.magi(["--temp", "0", "-n", "4", "--json", "--resume", "trip", "-p", "Thanks."], environment: environment)
+        #expect(refused.status == 0, "\(refused.stderr)")
+        #expect(refused.stderr.contains("magi: the saved KV cache is ignored: the session snapshot was made with another model\n"), "\(refused.stderr)")
+        #expect(try #require(try Self.promptTokens(refused.stdout).first) > Int(cached))
     }
 
     /// Starts a `--script` run of magi with the save pause hook and kills it when a save is halfway.
