@@ -245,6 +245,7 @@ struct Magi: AsyncParsableCommand {
             }
             let slot = SessionSlot(store: store, name: name, model: model)
             let loaded = try slot.load(name, cache: cache)
+            if let notice = loaded.cacheNotice { StandardError.write("magi: \(notice)\n") }
             let note = loaded.otherModel.map { ", saved with \($0) and rendered in this model's format" } ?? ""
             let cached = cache.map { $0.tokens.isEmpty ? "" : ", \($0.tokens.count) tokens cached" } ?? ""
             StandardError.write("magi: resuming session \(name) (\(loaded.conversation.exchanges.count) exchanges\(note)\(cached))\n")

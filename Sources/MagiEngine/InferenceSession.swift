@@ -14,6 +14,8 @@ public final class InferenceSession: @unchecked Sendable {
     public var threadCount: Int { pool.threadCount }
     /// Tokens whose keys and values are in the cache, in order.
     public internal(set) var tokens: [Int32] = []
+    /// The snapshot file this session last read or wrote, so a save there appends.
+    var savedFile: SavedSnapshotFile?
 
     let pool: ThreadPool
     private let state: ForwardState

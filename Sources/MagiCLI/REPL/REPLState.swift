@@ -177,42 +177,54 @@ enum ConversationFileError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The saved session a REPL writes to: every turn autosaves the conversation under ``name``, and
-/// beside it (`NAME.kv`) the KV cache, when it is at most ``cacheLimit`` bytes, so that resuming
-/// prefills nothing the cache already holds.
+/// beside it (`NAME.kv`) the KV cache, whatever its size, appending only the positions the file
+/// lacks, so that resuming prefills nothing the cache already holds.
 struct SessionSlot {
     let store: SessionStore
     var name: SessionName
     /// The model recorded in the session.
     var model: String
-    /// The largest KV cache snapshot saved beside a session (256 MB).
-    static let cacheLimit = 256 << 20
 
     /// Where the KV cache of session `name` is kept.
     func cachePath(of name: SessionName) -> String { store.directory + "/" + name.description + ".kv" }
 
-    /// Writes `conversation` under ``name``, atomically, then the KV cache of `cache` beside it
-    /// (a stale cache file is removed when this one is too large to keep).
+    /// Writes `conversation` under ``name``, atomically, then the KV cache of `cache` beside it.
     func save(_ conversation: REPLConversation, cache: InferenceSession? = nil) throws(SessionError) {
         try store.save(SavedSession(conversation: Conversation(messages: conversation.messages), model: model), as: name)
         guard let cache else { return }
         let path = cachePath(of: name)
-        guard cache.tokens.count * cache.model.shape.kvCacheBytesPerToken(cache.cacheType) <= Self.cacheLimit else {
-            try? FileManager.default.removeItem(atPath: path)
-            return
+        do throws(SessionSnapshotSaveError) {
+            try cache.save(toFile: path)
+        } catch {
+            switch error {
+            case let .io(operation, code): throw .io(path: path, operation: operation, code: code)
+            }
         }
-        try AtomicFile.write(cache.snapshot(), to: path)
     }
 
     /// The conversation saved as `name` (rendered again in this model's format when the REPL sends it),
     /// with the model it was saved with when that is another one. When `cache` is given and a KV
     /// cache of this model was saved beside the session, it is restored into `cache` (one that
-    /// does not fit or belongs to another model is ignored: the next turn prefills instead).
+    /// does not fit or belongs to another model is ignored, and `cacheNotice` says why: the next
+    /// turn prefills instead; a damaged tail is ignored and the notice says so).
     ///
     /// - Throws: ``SessionError``, or ``ConversationFileError`` when the messages do not alternate.
-    func load(_ name: SessionName, cache: InferenceSession? = nil) throws -> (conversation: REPLConversation, otherModel: String?) {
+    func load(_ name: SessionName, cache: InferenceSession? = nil) throws
+        -> (conversation: REPLConversation, otherModel: String?, cacheNotice: String?) {
         let saved = try store.load(name)
         let conversation = try REPLConversation(messages: saved.conversation.messages)
-        if let cache, let data = FileManager.default.contents(atPath: cachePath(of: name)) { try? cache.restore(from: data) }
-        return (conversation, saved.model.flatMap { $0 == model ? nil : ($0 as NSString).lastPathComponent })
+        var notice: String?
+        let path = cachePath(of: name)
+        if let cache, FileManager.default.fileExists(atPath: path) {
+            do {
+                let restored = try cache.restore(fromFile: path)
+                if restored.ignoredBytes > 0 {
+                    notice = "the saved KV cache has a damaged end (\(restored.ignoredBytes) bytes ignored); \(restored.tokens) tokens restored"
+                }
+            } catch {
+                notice = "the saved KV cache is ignored: \(error)"
+            }
+        }
+        return (conversation, saved.model.flatMap { $0 == model ? nil : ($0 as NSString).lastPathComponent }, notice)
     }
 }

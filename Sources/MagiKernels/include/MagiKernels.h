@@ -128,6 +128,10 @@ void magi_force_scalar(int on);
 /// choice of results (each call uses whichever table is active when it starts).
 int magi_force_isa(const char *name);
 
+/// XXH64 of `length` bytes at `data` with `seed` (xxHash's 64-bit hash, little-endian reads on any
+/// host): the checksum of session cache chunks.
+uint64_t magi_xxh64(const void *data, size_t length, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,7 @@ extension ConversationDriver {
             let sessionName = try SessionName(name)
             var slot = session ?? SessionSlot(store: .standard(), name: sessionName, model: backend.modelName)
             let loaded = try slot.load(sessionName, cache: backend.cache)
+            if let text = loaded.cacheNotice { notice(text) }
             endStatefulTools()
             conversation = loaded.conversation
             slot.name = sessionName
