@@ -39,9 +39,9 @@ public struct ModelShape: Sendable, Equatable {
     public var feedForwardSize: Int
     public var headCount: Int
     public var kvHeadCount: Int
-    /// Size of a query/key head.
+    /// Size of a query/key head (llama: `attention.key_length`, else embedding / heads).
     public var headSize: Int
-    /// Size of a value head.
+    /// Size of a value head (llama: `attention.value_length`, else `headSize`).
     public var valueSize: Int
     /// Positions the model was trained for.
     public var contextLength: Int
@@ -55,6 +55,7 @@ public struct ModelShape: Sendable, Equatable {
 
 /// The per-sequence buffers a forward pass works in: the KV cache, scratch space sized for the
 /// model's shape, and the matrix multiplier with its worker threads. Opaque outside the engine.
+// Sendable by hand: owned by one ``InferenceSession``, which one caller drives at a time.
 public final class ForwardState: @unchecked Sendable {
     let cache: KVCache
     let scratch: ForwardScratch

@@ -28,11 +28,11 @@ private struct LlamaBlock {
 
 /// A llama-family model: weights inside the mapped GGUF file plus its hyperparameters.
 /// Immutable and shareable; per-conversation state lives in `InferenceSession`.
+// Sendable by hand: immutable after `init`; the weights are read-only pointers into the mapped file.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public let file: GGUFFile
     public let configuration: LlamaConfiguration
-    /// `configuration`'s sizes, made once: the session reads them on every evaluation.
-    public let shape: ModelShape
+    public var shape: ModelShape { configuration.shape }
     let tokenEmbedding: WeightMatrix
     let outputNorm: [Float]
     let output: WeightMatrix
@@ -44,7 +44,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let c = try LlamaConfiguration(file: file)
         self.file = file
         configuration = c
-        shape = c.shape
         tokenEmbedding = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabularySize, columns: c.embeddingSize)
         outputNorm = try Self.vector(file, "output_norm.weight", count: c.embeddingSize)
         output = file.tensor("output.weight") == nil
@@ -250,60 +249,44 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
 }
 
 /// Hyperparameters of a llama-family model, read from GGUF metadata under the architecture's prefix.
+@dynamicMemberLookup
 public struct LlamaConfiguration: Sendable, Equatable {
     /// Architecture names whose GGUF layout this file runs.
     public static let architectures: Set<String> = ["llama"]
 
-    public var architecture: String
-    public var layerCount: Int
-    public var embeddingSize: Int
-    public var feedForwardSize: Int
-    public var headCount: Int
-    public var kvHeadCount: Int
-    /// Size of a query/key head (`attention.key_length`, else embedding / heads).
-    public var headSize: Int
-    /// Size of a value head (`attention.value_length`, else `headSize`).
-    public var valueSize: Int
+    /// The sizes the runtime allocates by; read through the configuration (`configuration.headCount`).
+    public var shape: ModelShape
     public var ropeDimensions: Int
     public var ropeBase: Double
     /// Position scale for linear RoPE scaling (1 / factor); 1 when unscaled.
     public var ropeFrequencyScale: Double
     public var rmsEpsilon: Float
-    /// Positions the model was trained for.
-    public var contextLength: Int
-    public var vocabularySize: Int
 
-    /// The sizes the runtime allocates by.
-    public var shape: ModelShape {
-        ModelShape(architecture: architecture, layerCount: layerCount, embeddingSize: embeddingSize,
-                   feedForwardSize: feedForwardSize, headCount: headCount, kvHeadCount: kvHeadCount, headSize: headSize,
-                   valueSize: valueSize, contextLength: contextLength, vocabularySize: vocabularySize)
-    }
+    public subscript<Value>(dynamicMember size: KeyPath<ModelShape, Value>) -> Value { shape[keyPath: size] }
 
     public init(file: GGUFFile) throws {
         let arch = try file.string("general.architecture")
         guard Self.architectures.contains(arch) else { throw ModelError.unsupportedArchitecture(arch) }
-        architecture = arch
         func key(_ k: String) -> String { "\(arch).\(k)" }
         func positive(_ k: String, _ v: Int) throws -> Int {
             guard v > 0, v < 1 << 24 else { throw ModelError.invalidHyperparameter(key: key(k), reason: "is \(v), expected a positive size") }
             return v
         }
-        layerCount = try positive("block_count", file.int(key("block_count")))
+        let layerCount = try positive("block_count", file.int(key("block_count")))
         // Layers are sized and allocated by this count, so it is checked against the tensor table first.
         let blocksInTable = file.tensors.count(where: { $0.name.hasPrefix("blk.") && $0.name.hasSuffix(".attn_norm.weight") })
         guard layerCount <= blocksInTable else {
             throw ModelError.invalidHyperparameter(key: key("block_count"), reason: "is \(layerCount), but the tensor table holds \(blocksInTable) blocks")
         }
-        embeddingSize = try positive("embedding_length", file.int(key("embedding_length")))
-        feedForwardSize = try positive("feed_forward_length", file.int(key("feed_forward_length")))
-        headCount = try positive("attention.head_count", file.int(key("attention.head_count")))
-        kvHeadCount = try positive("attention.head_count_kv", file.optionalInt(key("attention.head_count_kv")) ?? headCount)
+        let embeddingSize = try positive("embedding_length", file.int(key("embedding_length")))
+        let feedForwardSize = try positive("feed_forward_length", file.int(key("feed_forward_length")))
+        let headCount = try positive("attention.head_count", file.int(key("attention.head_count")))
+        let kvHeadCount = try positive("attention.head_count_kv", file.optionalInt(key("attention.head_count_kv")) ?? headCount)
         guard headCount % kvHeadCount == 0 else {
             throw ModelError.invalidHyperparameter(key: key("attention.head_count_kv"), reason: "is \(kvHeadCount), which does not divide the \(headCount) query heads")
         }
-        headSize = try positive("attention.key_length", file.optionalInt(key("attention.key_length")) ?? embeddingSize / headCount)
-        valueSize = try positive("attention.value_length", file.optionalInt(key("attention.value_length")) ?? headSize)
+        let headSize = try positive("attention.key_length", file.optionalInt(key("attention.key_length")) ?? embeddingSize / headCount)
+        let valueSize = try positive("attention.value_length", file.optionalInt(key("attention.value_length")) ?? headSize)
         ropeDimensions = try positive("rope.dimension_count", file.optionalInt(key("rope.dimension_count")) ?? headSize)
         guard ropeDimensions <= headSize, ropeDimensions % 2 == 0 else {
             throw ModelError.invalidHyperparameter(key: key("rope.dimension_count"), reason: "is \(ropeDimensions), expected an even number up to the head size \(headSize)")
@@ -321,7 +304,8 @@ public struct LlamaConfiguration: Sendable, Equatable {
             throw ModelError.invalidHyperparameter(key: key("rope.scaling.type"), reason: "is \(scalingType.debugDescription), which magi does not support yet (none, linear)")
         }
         rmsEpsilon = Float(try file.optionalDouble(key("attention.layer_norm_rms_epsilon")) ?? 1e-5)
-        contextLength = try positive("context_length", file.optionalInt(key("context_length")) ?? 4096)
+        let contextLength = try positive("context_length", file.optionalInt(key("context_length")) ?? 4096)
+        let vocabularySize: Int
         if let n = try file.optionalInt(key("vocab_size")) {
             vocabularySize = try positive("vocab_size", n)
         } else if let t = file.tensor("token_embd.weight"), t.shape.count == 2 {
@@ -329,5 +313,8 @@ public struct LlamaConfiguration: Sendable, Equatable {
         } else {
             throw GGUFError.missingTensor("token_embd.weight")
         }
+        shape = ModelShape(architecture: arch, layerCount: layerCount, embeddingSize: embeddingSize,
+                           feedForwardSize: feedForwardSize, headCount: headCount, kvHeadCount: kvHeadCount, headSize: headSize,
+                           valueSize: valueSize, contextLength: contextLength, vocabularySize: vocabularySize)
     }
 }
