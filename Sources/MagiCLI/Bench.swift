@@ -58,15 +58,23 @@ struct Bench: AsyncParsableCommand {
         let decodes = results.filter { $0.test.hasPrefix("tg") }
         let machine = decodes.isEmpty ? nil : ReadBandwidth.measure(threads: session.threadCount)
         func readRate(_ r: BenchmarkResult) -> Double? { r.test.hasPrefix("tg") ? r.mean * Double(perToken) : nil }
+        // Prefill multiplies every weight matrix once per token: its speed as operations per second
+        // (a multiply-add counts two), beside this machine's int8 peak measured now.
+        let multiplyAdds = local.model.multiplyAddsPerToken
+        let prefills = results.filter { $0.test.hasPrefix("pp") }
+        let peak = prefills.isEmpty ? nil : Int8Peak.measure(threads: session.threadCount)
+        func opsRate(_ r: BenchmarkResult) -> Double? { r.test.hasPrefix("pp") ? r.mean * 2 * Double(multiplyAdds) : nil }
         if json {
             struct Row: Encodable {
                 let model: String, model_size: Int, isa: String, threads: Int, test: String, avg_ts: Double, stddev_ts: Double, samples_ts: [Double]
                 let weight_bytes_per_token: Int, read_bytes_per_second: Double?, machine_read_bytes_per_second: Double?
+                let multiply_adds_per_token: Int, ops_per_second: Double?, machine_int8_ops_per_second: Double?
             }
             let rows = results.map {
                 Row(model: name, model_size: local.model.weightBytes, isa: KernelInfo.instructionSet, threads: $0.threads,
                     test: $0.test, avg_ts: $0.mean, stddev_ts: $0.standardDeviation, samples_ts: $0.samples,
-                    weight_bytes_per_token: perToken, read_bytes_per_second: readRate($0), machine_read_bytes_per_second: machine)
+                    weight_bytes_per_token: perToken, read_bytes_per_second: readRate($0), machine_read_bytes_per_second: machine,
+                    multiply_adds_per_token: multiplyAdds, ops_per_second: opsRate($0), machine_int8_ops_per_second: peak)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -83,6 +91,15 @@ struct Bench: AsyncParsableCommand {
             for r in decodes {
                 let rate = readRate(r) ?? 0
                 table += "\(r.test): " + String(format: "%.1f GB/s of weights, %.0f%% of that.\n", rate / 1e9, 100 * rate / machine)
+            }
+        }
+        if let peak {
+            table += "\nThis machine's int8 multiply-adds (\(KernelInfo.instructionSet)) "
+                + String(format: "peak at %.2f TOPS with %d threads (measured now); a prompt token takes %.2f G multiply-adds.\n",
+                         peak / 1e12, session.threadCount, Double(multiplyAdds) / 1e9)
+            for r in prefills {
+                let rate = opsRate(r) ?? 0
+                table += "\(r.test): " + String(format: "%.3f TOPS, %.0f%% of that.\n", rate / 1e12, 100 * rate / peak)
             }
         }
         StandardOutput.write(table)  // the model's file name is outside text

@@ -203,6 +203,31 @@ import Testing
         #expect(text.stdout.contains("GB/s with 2 threads (measured now)") && text.stdout.contains("tg4: "), "\(text.stdout)")
     }
 
+    /// Prefill's speed as int8 operations per second (two per multiply-add of every weight matrix),
+    /// beside the machine's int8 peak measured in the same run; the multiply-adds counted by the
+    /// `gguf` package (every matrix's elements, the token embedding's only when it is the output).
+    @Test(.enabled(if: FlagCoverageTests.hasMagistral)) func benchStatesTheShareOfTheInt8PeakPrefillReaches() throws {
+        let model = AgentLoopModelTests.magistralPath
+        let r = try magi(["bench", "-m", model, "-p", "16", "-n", "0", "-r", "1", "-t", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
+        let count = try TestProcess.run(ToolCommandLineTests.venvPython, ["-c", """
+            import gguf, sys
+            t = {x.name: int(x.n_elements) for x in gguf.GGUFReader(sys.argv[1]).tensors if len(x.shape) == 2}
+            print(sum(t.values()) - (t["token_embd.weight"] if "output.weight" in t else 0))
+            """, model], deadline: .seconds(120))
+        let multiplyAdds = try #require(Int(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(count.stderr)")
+        #expect(row["multiply_adds_per_token"] as? Int == multiplyAdds)
+        let speed = try #require(row["avg_ts"] as? Double), ops = try #require(row["ops_per_second"] as? Double)
+        #expect(abs(ops - speed * 2 * Double(multiplyAdds)) <= 1e-6 * ops)
+        // This machine's kernels are AVX2 or AVX-512: its int8 peak lies between a GOPS and a POPS,
+        // and prefill stays below it (twice it: the two are timed apart on a machine that may be busy).
+        let peak = try #require(row["machine_int8_ops_per_second"] as? Double)
+        #expect(peak > 1e9 && peak < 1e15 && ops < 2 * peak, "\(peak), \(ops)")
+        let text = try magi(["bench", "-m", model, "-p", "16", "-n", "0", "-r", "1", "-t", "2"])
+        #expect(text.stdout.contains("TOPS with 2 threads (measured now)") && text.stdout.contains("pp16: "), "\(text.stdout)")
+    }
+
     /// The file's first two windows of 512 tokens scored within 1% of the exact model's perplexity on
     /// them (17.6866, made by scripts/exact-logits.py from the weights the gguf package dequantizes).
     @Test(.enabled(if: hasModel)) func perplexityScoresAFile() throws {

@@ -75,14 +75,20 @@ import Testing
         #expect(try magi.waitForExit() == 128 + SIGKILL)
     }
 
-    @Test(.enabled(if: CommandLineTests.hasModel)) func aCacheSaveKilledMidWriteLeavesACacheThatLoads() throws {
+    /// A new home holding the session `trip` of one exchange, saved with its KV cache: the home,
+    /// the environment pointing at it, the cache file's path and its bytes.
+    func savedTrip() throws -> (home: String, environment: [String: String], kv: String, original: Data) {
         let (home, environment) = try ScriptModeTests.environment()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let kv = home + "/data/magi/sessions/trip.kv"
         let saved = try cli.magi(["--temp", "0", "-n", "16", "--script", try ScriptModeTests.write("What is the capital of France?\n/save trip\n", in: home)],
                                  environment: environment)
         #expect(saved.status == 0, "\(saved.stderr)")
-        let original = try Data(contentsOf: URL(fileURLWithPath: kv))
+        let kv = home + "/data/magi/sessions/trip.kv"
+        return (home, environment, kv, try Data(contentsOf: URL(fileURLWithPath: kv)))
+    }
+
+    @Test(.enabled(if: CommandLineTests.hasModel)) func aCacheSaveKilledMidWriteLeavesACacheThatLoads() throws {
+        let (home, environment, kv, original) = try savedTrip()
+        defer { try? FileManager.default.removeItem(atPath: home) }
 
         // Killed while appending the second turn: the file holds the old chunk and a torn tail.
         try killMidSave(try ScriptModeTests.write("And of Italy?\n", in: home, name: "append.magi"), home: home, environment: environment)
@@ -111,13 +117,8 @@ import Testing
     /// A cache save that runs out of room (here the file size limit, as a full disk would) reports
     /// one line, leaves the saved cache as it was, and the session goes on.
     @Test(.enabled(if: CommandLineTests.hasModel)) func aSaveWithoutRoomReportsAndChangesNothing() throws {
-        let (home, environment) = try ScriptModeTests.environment()
+        let (home, environment, kv, original) = try savedTrip()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let kv = home + "/data/magi/sessions/trip.kv"
-        let saved = try cli.magi(["--temp", "0", "-n", "16", "--script", try ScriptModeTests.write("What is the capital of France?\n/save trip\n", in: home)],
-                                 environment: environment)
-        #expect(saved.status == 0, "\(saved.stderr)")
-        let original = try Data(contentsOf: URL(fileURLWithPath: kv))
         // Room for the conversation file, not for another chunk of the cache (bash's ulimit counts KiB).
         let limit = original.count / 1024 + 2
         let command = "trap '' XFSZ; ulimit -f \(limit); exec \"$0\" --temp 0 -n 16 --resume trip"

@@ -43,6 +43,40 @@ public enum ReadBandwidth {
     }
 }
 
+/// The int8 multiply-add peak of this machine, with the instructions magi's quantized kernels use
+/// (the bound prefill's integer matrix products approach).
+public enum Int8Peak {
+    /// Operations per second (a multiply-add counts two, as TOPS figures do) that `threads` threads
+    /// reach together on registers: the best of `passes` passes of at least 0.1 s each; nil where
+    /// magi has no int8 kernels (NEON, scalar).
+    public static func measure(threads: Int, passes: Int = 3) -> Double? {
+        var checksum: Int32 = 0
+        guard magi_int8_peak_run(1, 1, &checksum) > 0 else { return nil }
+        let pool = ThreadPool(threadCount: threads)
+        var multiplyAdds = [Int64](repeating: 0, count: pool.threadCount)
+        var sums = [Int32](repeating: 0, count: pool.threadCount)
+        var iterations: Int64 = 1 << 16
+        var best = 0.0, timed = 0
+        while timed < passes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            multiplyAdds.withUnsafeMutableBufferPointer { counts in
+                sums.withUnsafeMutableBufferPointer { out in
+                    pool.run { counts[$0] = magi_int8_peak_run(iterations, Int8(truncatingIfNeeded: $0), out.baseAddress! + $0) }
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            // Short passes only find the length of one that is long enough to time.
+            if seconds < 0.1 && iterations < 1 << 40 {
+                iterations *= 2
+                continue
+            }
+            best = max(best, 2 * Double(multiplyAdds.reduce(0, +)) / seconds)
+            timed += 1
+        }
+        return best
+    }
+}
+
 /// Prefill and decode speed measured like llama-bench: prompt processing of `p` tokens as one
 /// batch from an empty cache, and generation of `n` tokens one at a time, after a warm-up run.
 public struct Benchmark {

@@ -13,6 +13,9 @@ public protocol LanguageModel: AnyObject, Sendable {
     var fingerprint: UInt64 { get }
     /// Bytes of weights one decoded token reads.
     var weightBytesPerToken: Int { get }
+    /// Multiply-adds of one token's pass through the weight matrices (attention over the context
+    /// not counted).
+    var multiplyAddsPerToken: Int { get }
 
     /// Runs `tokens` (already checked against the vocabulary) at positions `state.cache.count...`,
     /// appends their keys and values to the cache, and writes logits into `logits`: the last

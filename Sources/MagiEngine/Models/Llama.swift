@@ -81,6 +81,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         return file.tensor("output.weight") == nil ? weightBytes : weightBytes - embedding
     }
 
+    /// Every matrix's elements, but the token embedding's only when it is also the output matrix
+    /// (otherwise a token reads one row of it and multiplies nothing).
+    public var multiplyAddsPerToken: Int {
+        let all = file.tensors.filter { $0.shape.count == 2 }.reduce(0) { $0 + $1.elementCount }
+        let embedding = file.tensor("token_embd.weight")?.elementCount ?? 0
+        return file.tensor("output.weight") == nil ? all : all - embedding
+    }
+
     private static func vector(_ file: GGUFFile, _ name: String, count: Int) throws -> [Float] {
         guard let t = file.tensor(name) else { throw GGUFError.missingTensor(name) }
         guard t.elementCount == count else { throw GGUFError.tensorShapeMismatch(name: name, expected: [count], found: t.shape) }

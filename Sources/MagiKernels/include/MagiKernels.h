@@ -117,6 +117,11 @@ void magi_f32_to_f16(int64_t n, const float *x, uint16_t *y);
 /// measuring the machine's read bandwidth (the bound of decode).
 uint64_t magi_read_sum(const void *data, int64_t bytes);
 
+/// Runs `iterations` rounds of the active instruction set's int8 multiply-adds on registers and
+/// returns how many multiply-adds that was (0 where magi has no int8 kernels: NEON, scalar);
+/// `checksum` keeps the compiler from dropping the work. For measuring the machine's int8 peak.
+int64_t magi_int8_peak_run(int64_t iterations, int8_t seed, int32_t *checksum);
+
 /// Instruction set the dispatcher chose: "avx512vnni", "avx512", "avx2", "neon" or "scalar". The
 /// environment variable MAGI_ISA names one to use instead, if this CPU supports it.
 const char *magi_kernel_isa(void);

@@ -65,6 +65,9 @@ async def guarded(scope, receive, send):
 async def main():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    # Listening before the port is told: a client that connects while uvicorn starts waits in the
+    # backlog instead of being refused.
+    sock.listen(128)
     with open(port_file + ".tmp", "w") as f:
         f.write(str(sock.getsockname()[1]))
     import os
